@@ -1,0 +1,217 @@
+"""The `dutybot` command line. Subcommands import only what they need, so `ask` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from retrieval.model import Answer
+    from retrieval.search import Searcher
+
+log = logging.getLogger("dutybot")
+
+EXIT_SEEDS = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    from retrieval.lexicon import SeedError
+
+    try:
+        return int(args.func(args, settings) or 0)
+    except SeedError as err:
+        print(format_seed_problems(err.problems), file=sys.stderr)
+        return EXIT_SEEDS
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dutybot", description="Duty-desk assistant: rules Q&A.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the bot (console chat when no channel is configured)")
+    run.set_defaults(func=_cmd_run)
+
+    ask = sub.add_parser("ask", help="answer a question as staff would see it in chat")
+    ask.add_argument("question", nargs="?", help="the question; omitted: one question a line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("-k", type=int, default=3, help="number of hits (default 3)")
+    ask.add_argument("--explain", action="store_true", help="show matched terms and their scores")
+    ask.set_defaults(func=_cmd_ask)
+
+    corpus = sub.add_parser("corpus", help="inspect the parsed regulations")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
+    corpus_sub.add_parser("stats", help="documents and clauses per document").set_defaults(func=_cmd_corpus_stats)
+    show = corpus_sub.add_parser("show", help="show clauses by id or citation")
+    show.add_argument("ref", help="a clause id or a citation such as 《更夫守则》十、")
+    show.set_defaults(func=_cmd_corpus_show)
+
+    seeds = sub.add_parser("seeds", help="the admin-editable files in seeds/")
+    seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
+    seeds_sub.add_parser("check", help="validate every file and report problems").set_defaults(
+        func=_cmd_seeds_check
+    )
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # jieba announces its dictionary load at INFO on every start; that is noise for staff and scripts.
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _searcher(settings: Settings) -> Searcher:
+    from bot.app import build_searcher
+
+    return build_searcher(settings)
+
+
+def _cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run
+    from bot.seedcheck import check_seeds
+
+    problems = check_seeds(settings.seeds_dir)
+    if problems:
+        print(format_seed_problems(problems), file=sys.stderr)
+        return EXIT_SEEDS
+    run(settings)
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.k < 1:
+        print("-k 必须是正整数", file=sys.stderr)
+        return 2
+    searcher = _searcher(settings)
+    questions: Iterable[str] = [args.question] if args.question is not None else _stdin_lines()
+    for question in questions:
+        if args.json:
+            print(json.dumps(ask_json(searcher, question, args.k, settings.max_question_chars),
+                             ensure_ascii=False), flush=True)
+        elif args.explain:
+            print(_explain_text(searcher, question, args.k), flush=True)
+        else:
+            from bot.core.handlers.ask import answer_question
+
+            print(answer_question(searcher, question, k=args.k, max_chars=settings.max_question_chars),
+                  flush=True)
+            if args.question is None:
+                print(flush=True)
+    return 0
+
+
+def _stdin_lines() -> Iterable[str]:
+    for line in sys.stdin:
+        yield line.rstrip("\n").rstrip("\r")
+
+
+def ask_json(searcher: Searcher, question: str, k: int, max_chars: int) -> dict[str, Any]:
+    """The stable JSON contract of `dutybot ask --json` (more keys may be added, none removed)."""
+    from bot.core.handlers.ask import clean_question, problem_with
+
+    cleaned = clean_question(question)
+    answer: Answer = searcher.ask(cleaned[:max_chars], k=k)
+    problem = problem_with(cleaned, max_chars)
+    answered = answer.answered and problem is None
+    reason = answer.reason if problem is None else _problem_reason(cleaned, max_chars)
+    return {
+        "query": question,
+        "answered": answered,
+        "reason": None if answered else reason,
+        "hits": [
+            {
+                "id": hit.clause.id,
+                "doc": hit.clause.doc,
+                "citation": hit.clause.citation,
+                "text": hit.clause.text,
+                "score": float(hit.score),
+                "matched": list(hit.matched),
+                "also": [{"id": c.id, "doc": c.doc, "citation": c.citation} for c in hit.also],
+            }
+            for hit in answer.hits
+        ],
+    }
+
+
+def _problem_reason(cleaned: str, max_chars: int) -> str:
+    if not cleaned:
+        return "empty"
+    return "too_long" if len(cleaned) > max_chars else "not_understood"
+
+
+def _explain_text(searcher: Searcher, question: str, k: int) -> str:
+    answer = searcher.ask(question, k=k)
+    lines = [f"问题：{question}", f"结论：{'已回答' if answer.answered else '未回答（' + str(answer.reason) + '）'}"]
+    for rank, item in enumerate(searcher.explain(question, k=k), start=1):
+        terms = "、".join(f"{term} {value:.3f}" for term, value in item.get("terms", {}).items()) or "无"
+        lines.append(f"{rank}. {item['citation']}  得分 {item['score']:.3f}")
+        lines.append(f"   命中词：{terms}")
+    return "\n".join(lines)
+
+
+def _cmd_corpus_stats(_args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.corpus import load_corpus
+
+    docs = load_corpus(settings.seeds_dir / "regulations")
+    total = sum(len(d.clauses) for d in docs)
+    print(f"文档 {len(docs)} 份，条款 {total} 条")
+    width = max((len(d.title) for d in docs), default=0)
+    for doc in docs:
+        print(f"  {doc.title.ljust(width, '　')}  {len(doc.clauses):>4} 条")
+    return 0
+
+
+def _cmd_corpus_show(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.corpus import find_clauses, load_corpus
+
+    docs = load_corpus(settings.seeds_dir / "regulations")
+    found = find_clauses(docs, args.ref)
+    if not found:
+        print(f"没有找到“{args.ref}”对应的条款。可以用条款编号，或《文件名》加条号，如《更夫守则》十、")
+        return 1
+    if len(found) > 1:
+        print(f"“{args.ref}”对应 {len(found)} 条：")
+    for clause in found:
+        print(f"[{clause.id}] {clause.citation}")
+        if clause.headings:
+            print("  标题：" + " › ".join(clause.headings))
+        print("  " + clause.text)
+        if clause.also_in:
+            print("  另见：" + "、".join(clause.also_in))
+    return 0
+
+
+def _cmd_seeds_check(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.seedcheck import check_seeds
+
+    problems = check_seeds(settings.seeds_dir)
+    if problems:
+        print(format_seed_problems(problems))
+        return 1
+    print(f"seeds 检查通过：{settings.seeds_dir}")
+    return 0
+
+
+def format_seed_problems(problems: Sequence[Any]) -> str:
+    lines = [f"seeds 文件有 {len(problems)} 处问题，请修改后再启动："]
+    for p in problems:
+        where = f"{p.file} 第 {p.line} 行" if p.line else p.file
+        lines.append(f"  {where}：{p.message}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""`dutybot seeds check`: validate every admin-editable file in seeds/ and say, in Chinese, what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.lexicon import SeedProblem, check_lexicon
+
+
+def check_seeds(seeds_dir: Path) -> list[SeedProblem]:
+    if not seeds_dir.is_dir():
+        return [SeedProblem(str(seeds_dir), 0, "找不到 seeds 文件夹，请检查 SEEDS_DIR 设置。")]
+    return check_regulations(seeds_dir / "regulations") + check_lexicon(seeds_dir / "lexicon")
+
+
+def check_regulations(folder: Path) -> list[SeedProblem]:
+    """The regulations folder must hold readable UTF-8 text files that yield at least one clause."""
+    from retrieval.corpus import parse_text
+
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    if not files:
+        return [SeedProblem(str(folder), 0, "没有规章制度文本（需要至少一个 .txt 文件）。")]
+    problems: list[SeedProblem] = []
+    for path in files:
+        try:
+            raw = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = path.read_bytes()[: err.start].count(b"\n") + 1
+            problems.append(SeedProblem(str(path), line, "不是 UTF-8 编码，请另存为 UTF-8 文本。"))
+            continue
+        if not any(doc.clauses for doc in parse_text(raw)):
+            problems.append(SeedProblem(str(path), 0, "没有读出任何条款，请检查文件内容。"))
+    return problems
