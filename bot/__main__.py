@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the bot (console chat when no channel is configured)")
+    run.add_argument("--as", dest="as_", metavar="ROLE_OR_NAME",
+                     help="console chat as guard|clerk|manager|admin or as a registered person")
     run.set_defaults(func=_cmd_run)
+
+    db = sub.add_parser("db", help="the database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
 
     ask = sub.add_parser("ask", help="answer a question as staff would see it in chat")
     ask.add_argument("question", nargs="?", help="the question; omitted: one question a line from stdin")
@@ -79,7 +85,7 @@ def _searcher(settings: Settings) -> Searcher:
     return build_searcher(settings)
 
 
-def _cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
     from bot.seedcheck import check_seeds
 
@@ -87,7 +93,22 @@ def _cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     if problems:
         print(format_seed_problems(problems), file=sys.stderr)
         return EXIT_SEEDS
-    run(settings)
+    from bot.core.identity import UnknownIdentity
+
+    try:
+        run(settings, as_=args.as_)
+    except UnknownIdentity as err:
+        print(f"找不到唯一的人员“{err}”。--as 可以是 guard、clerk、manager、admin，或已登记的姓名。",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.db import make_engine, upgrade
+
+    upgrade(make_engine(settings.db_url))
+    print("数据库已升级到最新版本。")
     return 0
 
 

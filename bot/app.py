@@ -1,29 +1,67 @@
-"""Wiring only: build the core and its services from settings, and start the channels."""
+"""Wiring only: build the services, the core and the channels from settings, and run them."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from bot.core.router import Core
+from bot.core.services import Services
+from bot.dispatch import Dispatcher, Sender
 from bot.settings import Settings
-from retrieval.search import Searcher
+from bot.storage.db import make_engine, session_factory, upgrade
+
+if TYPE_CHECKING:
+    from bot.core.handlers.ask import QuestionAnswerer
+    from retrieval.search import Searcher
 
 
 def build_searcher(settings: Settings) -> Searcher:
+    from retrieval.search import Searcher
+
     return Searcher.from_seeds(settings.seeds_dir, settings.cache_dir)
 
 
-def build_core(settings: Settings, searcher: Searcher | None = None) -> Core:
-    return Core(
-        searcher or build_searcher(settings),
-        answer_hits=settings.answer_hits,
-        max_question_chars=settings.max_question_chars,
-    )
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    services: Services
+    core: Core
+    dispatcher: Dispatcher
 
 
-def run(settings: Settings) -> None:
+def build_app(
+    settings: Settings,
+    *,
+    searcher: QuestionAnswerer | None = None,
+    senders: dict[str, Sender] | None = None,
+    migrate: bool = True,
+) -> App:
+    engine = make_engine(settings.db_url)
+    if migrate:
+        upgrade(engine)
+    sessions = session_factory(engine)
+    senders = senders or {}
+    active = tuple(senders) or ("console",)
+    services = Services(settings=settings, searcher=searcher or build_searcher(settings), sessions=sessions,
+                        active_channels=active)
+    dispatcher = Dispatcher(sessions, senders, services.clock, active_channels=active)
+    return App(settings, engine, services, Core(services), dispatcher)
+
+
+def run(settings: Settings, as_: str | None = None) -> None:
     """Start dutybot. No channel is configured yet, so this is the console chat."""
-    from bot.channels.console import run_console
+    from bot.channels.console import ConsoleSender, run_console
+    from bot.core.identity import console_identity
 
-    core = build_core(settings)
-    run_console(core, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    app = build_app(settings, senders={"console": ConsoleSender(sys.stdout)})
+    with app.services.sessions.begin() as session:
+        account = console_identity(session, as_)
+        sender = account.external_id
+    asyncio.run(run_console(app.core, app.dispatcher, sys.stdin, sys.stdout, sender=sender,
+                            interactive=sys.stdin.isatty()))

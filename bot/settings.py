@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     answer_hits: int = Field(default=3, ge=1, le=10)
     max_question_chars: int = Field(default=500, ge=10)
+    # SQLAlchemy URL; default a SQLite file in DATA_DIR. PostgreSQL: postgresql+psycopg://user@host/db
+    database_url: str | None = None
+    dialog_timeout_minutes: int = Field(default=30, ge=1)
 
     @field_validator("log_level")
     @classmethod
@@ -41,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'dutybot.db'}"
 
 
 class _ExplicitSettings(Settings):

@@ -1,29 +1,34 @@
-"""Console chat: the terminal as a channel, through the same core as Telegram and WeCom."""
+"""Console chat: the terminal as a channel, through the same core and outbox as Telegram and WeCom."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TextIO
 
 from bot.core import texts
+from bot.core.identity import ROLE_NAMES
 from bot.core.messages import Inbound, Outbound
 from bot.core.router import Core
+from bot.dispatch import Dispatcher
+from bot.storage.models import Person
 
 CHANNEL = "console"
 LOCAL_CHAT = "console"
 
 
-def run_console(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool, sender: str = "local") -> None:
-    """Chat until end of input. Scripted (not a terminal): no banner, no prompt, one message a line."""
-    if interactive:
-        print(texts.CONSOLE_BANNER, file=stdout, flush=True)
-    for number, line in enumerate(_lines(stdin, stdout, interactive), start=1):
-        inbound = Inbound(
-            channel=CHANNEL, sender=sender, chat=LOCAL_CHAT, text=line, message_id=str(number)
-        )
-        for out in core.handle(inbound):
-            print(render(out), file=stdout, flush=True)
-        if interactive:
-            print(file=stdout, flush=True)
+class ConsoleSender:
+    """Prints what the outbox sends to the console: replies as they are, others as "→ 姓名(角色): …"."""
+
+    def __init__(self, stdout: TextIO):
+        self.stdout = stdout
+
+    async def send(self, out: Outbound, recipient: Person | None) -> None:
+        text = render(out)
+        if out.to != LOCAL_CHAT:
+            name = recipient.name if recipient else out.to
+            role = ROLE_NAMES.get(recipient.role, recipient.role) if recipient else "?"
+            text = texts.NOTIFY_PREFIX.format(name=name, role=role) + text
+        print(text, file=self.stdout, flush=True)
 
 
 def render(out: Outbound) -> str:
@@ -33,13 +38,26 @@ def render(out: Outbound) -> str:
     return text
 
 
-def _lines(stdin: TextIO, stdout: TextIO, interactive: bool):  # type: ignore[no-untyped-def]
+async def run_console(
+    core: Core, dispatcher: Dispatcher, stdin: TextIO, stdout: TextIO, *, sender: str, interactive: bool
+) -> None:
+    """Chat until end of input. Scripted (not a terminal): no banner, no prompt, one message a line,
+    and every reply to a line printed before the next line is read."""
+    if interactive:
+        print(texts.CONSOLE_BANNER, file=stdout, flush=True)
+    await dispatcher.drain()  # anything left from a previous run
+    number = 0
     while True:
         if interactive:
             print(texts.CONSOLE_PROMPT, end="", file=stdout, flush=True)
-        line = stdin.readline()
+        line = await asyncio.to_thread(stdin.readline)
         if not line:
             if interactive:
                 print(file=stdout, flush=True)
             return
-        yield line.rstrip("\r\n")
+        number += 1
+        inbound = Inbound(channel=CHANNEL, sender=sender, chat=LOCAL_CHAT, text=line.rstrip("\r\n"))
+        await asyncio.to_thread(core.handle, inbound)
+        await dispatcher.drain()
+        if interactive:
+            print(file=stdout, flush=True)

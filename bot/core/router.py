@@ -1,48 +1,133 @@
-"""The channel-neutral core: an inbound message in, the messages to send out."""
+"""The channel-neutral core: an inbound message in, the messages to send out (via the outbox).
+
+One transaction per message: the dedupe key of the inbound message, whatever the handler stores and
+every reply or notification it produces are committed together, or not at all.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from bot.core import texts
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.core import dialogs, identity, texts
 from bot.core.commands import parse
-from bot.core.handlers.ask import QuestionAnswerer, answer_question
+from bot.core.context import Ctx
 from bot.core.messages import Inbound, Outbound
+from bot.core.services import Services
+from bot.storage.models import SeenInbound
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[Ctx, str], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    # Roles allowed; None means every registered person.
+    roles: frozenset[str] | None = None
+    # Unregistered senders may use it (help, start with an invite code).
+    public: bool = False
+
+
+def _routes() -> dict[str, Route]:
+    from bot.core.handlers import routes
+
+    return routes.ROUTES
+
 
 class Core:
-    def __init__(self, searcher: QuestionAnswerer, *, answer_hits: int = 3, max_question_chars: int = 500):
-        self._searcher = searcher
-        self._answer_hits = answer_hits
-        self._max_question_chars = max_question_chars
-        self._handlers: dict[str, Callable[[Inbound, str], str]] = {
-            "help": lambda _msg, _args: texts.HELP,
-            "start": lambda _msg, _args: texts.WELCOME,
-            "ask": self._ask,
-        }
+    def __init__(self, services: Services, routes: dict[str, Route] | None = None):
+        self.services = services
+        self._routes = routes if routes is not None else _routes()
 
     def handle(self, msg: Inbound) -> list[Outbound]:
-        """Answer one message; never raises, so no channel ever shows a traceback to a user."""
+        """Handle one message and return what was queued for the sender. Never raises."""
         try:
-            reply = self._dispatch(msg)
+            with self.services.sessions.begin() as session:
+                ctx = self._handle_in(session, msg)
+                if ctx is None:
+                    return []
+                self._enqueue(session, ctx)
+        except IntegrityError:
+            # A concurrent delivery of the same message won the dedupe race: it answers, we do not.
+            if msg.message_id:
+                log.info("duplicate %s message %s dropped", msg.channel, msg.message_id)
+                return []
+            log.exception("handling a %s message failed", msg.channel)
+            return self._fail(msg)
         except Exception:
             log.exception("handling a %s message failed", msg.channel)
-            reply = texts.INTERNAL_ERROR
-        return [Outbound(channel=msg.channel, to=msg.chat, text=reply)]
+            return self._fail(msg)
+        self.services.on_outbox()
+        return ctx.replies
 
-    def _dispatch(self, msg: Inbound) -> str:
-        parsed = parse(msg.text)
-        if parsed.command is None:
-            return self._ask(msg, parsed.args)
-        handler = self._handlers.get(parsed.command)
-        if handler is None:
-            return texts.UNKNOWN_COMMAND.format(command=parsed.raw_command[:30])
-        return handler(msg, parsed.args)
+    def _handle_in(self, session: Session, msg: Inbound) -> Ctx | None:
+        now = self.services.clock()
+        if msg.message_id:
+            key = f"{msg.channel}:{msg.chat}:{msg.message_id}"
+            if session.get(SeenInbound, key) is not None:
+                log.info("duplicate %s message %s dropped", msg.channel, msg.message_id)
+                return None
+            session.add(SeenInbound(key=key, at=now))
+            session.flush()
+        person = identity.resolve(session, msg)
+        ctx = Ctx(msg=msg, session=session, person=person, now=now, services=self.services)
+        self._dispatch(ctx)
+        return ctx
 
-    def _ask(self, _msg: Inbound, question: str) -> str:
-        return answer_question(
-            self._searcher, question, k=self._answer_hits, max_chars=self._max_question_chars
-        )
+    def _dispatch(self, ctx: Ctx) -> None:
+        parsed = parse(ctx.msg.text)
+        dialog = dialogs.current(ctx) if ctx.person is not None else None
+        if dialog is not None:
+            if parsed.command is None:
+                dialogs.resume(ctx, dialog)
+                return
+            dialogs.abandon(ctx, dialog)
+            if parsed.command == "cancel":
+                return
+        if parsed.command == "?":
+            ctx.reply(texts.UNKNOWN_COMMAND.format(command=parsed.raw_command[:30]))
+            return
+        name = parsed.command or "ask"
+        if parsed.command is None and ctx.msg.attachments and not parsed.args:
+            name = "attachment"
+        route = self._routes.get(name)
+        if route is None:
+            ctx.reply(texts.UNKNOWN_COMMAND.format(command=parsed.raw_command[:30] or name))
+            return
+        if ctx.person is None and not route.public:
+            identity.refuse_stranger(ctx)
+            return
+        if route.roles is not None and (ctx.person is None or ctx.person.role not in route.roles):
+            ctx.reply(texts.NOT_ALLOWED)
+            return
+        route.handler(ctx, parsed.args)
+
+    def _enqueue(self, session: Session, ctx: Ctx) -> None:
+        for out in ctx.replies:
+            outbox.enqueue(session, out, now=ctx.now, person_id=ctx.person.id if ctx.person else None)
+        for person, text, buttons, key in ctx.notifications:
+            where = outbox.address(person, self.services.active_channels)
+            if where is None:
+                log.warning("person %s has no reachable channel; notification kept as failed", person.id)
+                where = ("none", "")
+            out = Outbound(channel=where[0], to=where[1], text=text, buttons=buttons)
+            outbox.enqueue(session, out, now=ctx.now, person_id=person.id, dedupe_key=key)
+
+    def _fail(self, msg: Inbound) -> list[Outbound]:
+        """Nothing of the failed message was stored; still tell the sender, through the outbox."""
+        out = Outbound(channel=msg.channel, to=msg.chat, text=texts.INTERNAL_ERROR)
+        try:
+            with self.services.sessions.begin() as session:
+                outbox.enqueue(session, out, now=self.services.clock())
+        except Exception:
+            log.exception("could not queue the error reply")
+            return []
+        self.services.on_outbox()
+        return [out]

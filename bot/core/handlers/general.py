@@ -1,0 +1,45 @@
+"""Help, start, questions and identity: what every registered person can do."""
+
+from __future__ import annotations
+
+from bot.core import texts
+from bot.core.context import Ctx
+from bot.core.handlers.ask import answer_question
+from bot.core.identity import ROLE_NAMES
+
+
+def help_(ctx: Ctx, _args: str) -> None:
+    if ctx.person is None:
+        ctx.reply(texts.STRANGER)
+        return
+    ctx.reply(texts.help_for(ctx.person.role))
+
+
+def ask(ctx: Ctx, question: str) -> None:
+    settings = ctx.services.settings
+    ctx.reply(
+        answer_question(
+            ctx.services.searcher, question, k=settings.answer_hits, max_chars=settings.max_question_chars
+        )
+    )
+
+
+def whoami(ctx: Ctx, _args: str) -> None:
+    assert ctx.person is not None
+    person = ctx.person
+    channels = "、".join(sorted({a.channel for a in person.accounts})) or "无"
+    ctx.reply(texts.WHOAMI.format(name=person.name, role=ROLE_NAMES.get(person.role, person.role),
+                                  channels=channels))
+
+
+def cancel(ctx: Ctx, _args: str) -> None:
+    ctx.reply(texts.NOTHING_TO_CANCEL)
+
+
+def attachment(ctx: Ctx, _args: str) -> None:
+    """A photo, voice or file outside any dialog: say what the bot can take."""
+    ctx.reply(texts.ATTACHMENT_OUTSIDE_DIALOG)
+
+
+def start(ctx: Ctx, _args: str) -> None:
+    ctx.reply(texts.WELCOME if ctx.person is not None else texts.STRANGER)

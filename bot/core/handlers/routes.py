@@ -1,0 +1,27 @@
+"""Every command's handler and who may use it; every dialog kind's step function."""
+
+from __future__ import annotations
+
+from bot.core.dialogs import Step
+from bot.core.handlers import complaint, general, handover, manage, onboarding, report
+from bot.core.router import Route
+
+ROUTES: dict[str, Route] = {
+    "help": Route(general.help_, public=True),
+    "start": Route(general.start, public=True),
+    "ask": Route(general.ask),
+    "whoami": Route(general.whoami),
+    "cancel": Route(general.cancel),
+    "attachment": Route(general.attachment),
+    **onboarding.ROUTES,
+    **report.ROUTES,
+    **complaint.ROUTES,
+    **handover.ROUTES,
+    **manage.ROUTES,
+}
+
+DIALOGS: dict[str, Step] = {
+    **report.DIALOGS,
+    **complaint.DIALOGS,
+    **handover.DIALOGS,
+}

@@ -1,0 +1,66 @@
+"""The outbox: every message the bot sends is a row first, then a delivery with retries.
+
+Handlers only enqueue (inside their own transaction). The dispatcher claims due rows, hands them to
+the channel's sender, and marks them sent, due again later (with backoff), or failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.messages import Button, Outbound
+from bot.storage.models import OutboxMessage, Person
+
+CONSOLE = "console"
+
+
+def enqueue(
+    session: Session,
+    out: Outbound,
+    *,
+    now: datetime,
+    person_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Queue one message; with a dedupe key already queued, nothing is added and None returned."""
+    if dedupe_key is not None:
+        existing = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return None
+    row = OutboxMessage(
+        channel=out.channel,
+        chat=out.to,
+        person_id=person_id,
+        text=out.text,
+        buttons={"buttons": [[b.label, b.reply] for b in out.buttons]} if out.buttons else {},
+        dedupe_key=dedupe_key,
+        status="pending",
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def address(person: Person, active_channels: tuple[str, ...]) -> tuple[str, str] | None:
+    """Where to reach a person: their account on the first active channel that has one.
+
+    When none of their channels runs but the console does, the console shows the message
+    ("→ 姓名(角色): …"), so a local session sees every notification it caused.
+    """
+    by_channel = {a.channel: a for a in person.accounts if not a.blocked}
+    for channel in active_channels:
+        account = by_channel.get(channel)
+        if account is not None and channel != CONSOLE:
+            return channel, account.chat_id
+    if CONSOLE in active_channels:
+        return CONSOLE, f"person:{person.id}"
+    return None
+
+
+def buttons_of(row: OutboxMessage) -> tuple[Button, ...]:
+    return tuple(Button(label, reply) for label, reply in (row.buttons or {}).get("buttons", []))

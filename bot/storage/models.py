@@ -1,0 +1,254 @@
+"""SQLAlchemy models: people and their channel accounts, records, dialogs, the outbox.
+
+Timestamps are stored timezone-aware (UTC on the wire); the display zone is the TIMEZONE setting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Always-aware datetimes: SQLite keeps no zone, so values are stored as UTC and read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: AwareDateTime, dict[str, Any]: JSON}
+
+
+# Roles, lowest to highest.
+ROLES = ("guard", "clerk", "manager", "admin")
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    # Escalation level of a manager (1 = first to be told); None for people outside the chain.
+    level: Mapped[int | None] = mapped_column(Integer, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Console identities are for local testing: never escalated to, never on a roster.
+    is_console: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(back_populates="person", lazy="selectin")
+
+
+class Account(Base):
+    """One person's identity on one channel (Telegram user id, WeCom userid, console name)."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    # Where to reach the person on that channel (a private chat id); defaults to external_id.
+    chat_id: Mapped[str] = mapped_column(String(128))
+    # The person blocked the bot (Telegram 403): not retried until they write again.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="accounts")
+
+
+class Invite(Base):
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # sha256 of the code: a database leak does not leak usable codes.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str | None] = mapped_column(String(16), default=None)
+    name: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set when the code binds another channel account to an existing person.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("account.id"), default=None)
+
+
+class LoginAttempt(Base):
+    """Wrong invite codes, per channel account, for throttling guessing."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_who", "channel", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Counter(Base):
+    """Per-prefix, per-day sequence for record numbers (SJ-20261127-003)."""
+
+    __tablename__ = "counter"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Record(Base):
+    """An incident report (SJ-…) or a complaint (TS-…)."""
+
+    __tablename__ = "record"
+    __table_args__ = (Index("ix_record_open", "kind", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "incident" | "complaint"
+    status: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200), default=None)
+    category: Mapped[str | None] = mapped_column(String(32), default=None)
+    customer: Mapped[str | None] = mapped_column(String(100), default=None)
+    contact: Mapped[str | None] = mapped_column(String(100), default=None)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    # Highest escalation level told so far (0 = nobody yet).
+    escalated_level: Mapped[int] = mapped_column(Integer, default=0)
+    acked_at: Mapped[datetime | None] = mapped_column(default=None)
+    acked_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    author: Mapped[Person] = relationship(foreign_keys=[author_id], lazy="joined")
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    events: Mapped[list[RecordEvent]] = relationship(
+        back_populates="record", order_by="RecordEvent.id", lazy="selectin"
+    )
+    attachments: Mapped[list[RecordAttachment]] = relationship(
+        back_populates="record", order_by="RecordAttachment.id", lazy="selectin"
+    )
+
+
+class RecordEvent(Base):
+    """The audit trail of a record: who did what, when, with what note."""
+
+    __tablename__ = "record_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+    record: Mapped[Record] = relationship(back_populates="events")
+    actor: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class RecordAttachment(Base):
+    __tablename__ = "record_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "photo" | "location"
+    channel: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    record: Mapped[Record] = relationship(back_populates="attachments")
+
+
+class Handover(Base):
+    """交接班记录: what the outgoing shift hands over, with the records open at that moment."""
+
+    __tablename__ = "handover"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    content: Mapped[str] = mapped_column(Text)
+    open_numbers: Mapped[str] = mapped_column(Text, default="")  # comma-separated record numbers
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship(lazy="joined")
+
+
+class Dialog(Base):
+    """A half-finished guided dialog (a report being written), so a restart loses nothing."""
+
+    __tablename__ = "dialog"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenInbound(Base):
+    """Dedupe keys of handled inbound messages: a redelivered message is handled once."""
+
+    __tablename__ = "seen_inbound"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """Every message the bot sends: replies, notifications, reminders. Retried until sent or failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Optional idempotency key (e.g. "escalate:12:2"): the same notification is queued once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
