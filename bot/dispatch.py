@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.messages import Outbound
-from bot.outbox import address, buttons_of, enqueue
+from bot.outbox import address, enqueue, outbound_of
 from bot.storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class Dispatcher:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 return 0
-            out = Outbound(row.channel, row.chat, row.text, buttons_of(row))
+            out = outbound_of(row)
             recipient = session.get(Person, row.person_id) if row.person_id else None
             session.expunge_all()
         sender = self.senders.get(out.channel)

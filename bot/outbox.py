@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.messages import Button, Outbound
+from bot.core.messages import Button, Document, Outbound
 from bot.storage.models import OutboxMessage, Person
 
 CONSOLE = "console"
@@ -36,6 +36,8 @@ def enqueue(
         person_id=person_id,
         text=out.text,
         buttons={"buttons": [[b.label, b.reply] for b in out.buttons]} if out.buttons else {},
+        document_name=out.document.name if out.document else None,
+        document=out.document.content if out.document else None,
         dedupe_key=dedupe_key,
         status="pending",
         next_attempt_at=now,
@@ -64,3 +66,8 @@ def address(person: Person, active_channels: tuple[str, ...]) -> tuple[str, str]
 
 def buttons_of(row: OutboxMessage) -> tuple[Button, ...]:
     return tuple(Button(label, reply) for label, reply in (row.buttons or {}).get("buttons", []))
+
+
+def outbound_of(row: OutboxMessage) -> Outbound:
+    document = Document(row.document_name, row.document) if row.document_name and row.document else None
+    return Outbound(row.channel, row.chat, row.text, buttons_of(row), document)

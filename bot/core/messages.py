@@ -33,10 +33,19 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent with a message (an export)."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Outbound:
-    """A message the core wants sent; the channel decides how to render buttons."""
+    """A message the core wants sent; the channel decides how to render buttons and documents."""
 
     channel: str
     to: str
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    document: Document | None = None

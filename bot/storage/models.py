@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    LargeBinary,
     BigInteger,
     Boolean,
     DateTime,
@@ -147,8 +148,10 @@ class Record(Base):
     contact: Mapped[str | None] = mapped_column(String(100), default=None)
     author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
-    # Highest escalation level told so far (0 = nobody yet).
+    # Highest escalation level told so far (0 = nobody yet), and when the next step is due
+    # (None: nothing pending — acknowledged, closed, or not escalated at all).
     escalated_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     acked_at: Mapped[datetime | None] = mapped_column(default=None)
     acked_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -244,6 +247,9 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A file to deliver with the message (exports): name and bytes.
+    document_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # Optional idempotency key (e.g. "escalate:12:2"): the same notification is queued once.
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | failed

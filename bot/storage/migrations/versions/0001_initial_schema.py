@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 02:59:01.251646
+Create Date: 2026-11-27 03:00:04.027891
 
 """
 from typing import Sequence, Union
@@ -92,6 +92,8 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('buttons', sa.JSON(), nullable=False),
+    sa.Column('document_name', sa.String(length=200), nullable=True),
+    sa.Column('document', sa.LargeBinary(), nullable=True),
     sa.Column('dedupe_key', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -120,6 +122,7 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('escalated_level', sa.Integer(), nullable=False),
+    sa.Column('next_escalation_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('acked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('acked_by', sa.Integer(), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
@@ -134,6 +137,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('number')
     )
     with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_record_next_escalation_at'), ['next_escalation_at'], unique=False)
         batch_op.create_index('ix_record_open', ['kind', 'status'], unique=False)
 
     op.create_table('invite',
@@ -195,6 +199,7 @@ def downgrade() -> None:
     op.drop_table('invite')
     with op.batch_alter_table('record', schema=None) as batch_op:
         batch_op.drop_index('ix_record_open')
+        batch_op.drop_index(batch_op.f('ix_record_next_escalation_at'))
 
     op.drop_table('record')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
