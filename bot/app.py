@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from bot.core.router import Core
-from bot.core.services import Services
+from bot.core.services import Services, system_clock
 from bot.dispatch import Dispatcher, Sender
 from bot.settings import Settings
 from bot.storage.db import make_engine, session_factory, upgrade
@@ -41,6 +43,7 @@ def build_app(
     searcher: QuestionAnswerer | None = None,
     senders: dict[str, Sender] | None = None,
     migrate: bool = True,
+    clock: Callable[[], datetime] = system_clock,
 ) -> App:
     engine = make_engine(settings.db_url)
     if migrate:
@@ -49,7 +52,7 @@ def build_app(
     senders = senders or {}
     active = tuple(senders) or ("console",)
     services = Services(settings=settings, searcher=searcher or build_searcher(settings), sessions=sessions,
-                        active_channels=active)
+                        clock=clock, active_channels=active)
     dispatcher = Dispatcher(sessions, senders, services.clock, active_channels=active)
     return App(settings, engine, services, Core(services), dispatcher)
 

@@ -86,3 +86,28 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for a `dutybot` subprocess: explicit settings, a temp data dir, no inherited secrets."""
     keep = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT"}}
     return {**keep, "SEEDS_DIR": str(SEEDS), "DATA_DIR": str(tmp_path / "data"), "PYTHONIOENCODING": "utf-8"}
+
+
+@pytest.fixture()
+def clock():  # type: ignore[no-untyped-def]
+    from tests.support import Clock
+
+    return Clock()
+
+
+@pytest.fixture()
+def channel():  # type: ignore[no-untyped-def]
+    from tests.support import RecordingChannel
+
+    return RecordingChannel()
+
+
+@pytest.fixture()
+def app(db_url: str, settings: Settings, searcher, clock, channel, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real App on a fresh database (SQLite and PostgreSQL), with the test clock and test channel."""
+    from bot.app import build_app
+
+    app_settings = Settings.explicit(seeds_dir=SEEDS, data_dir=tmp_path / "data", database_url=db_url)
+    built = build_app(app_settings, searcher=searcher, senders={"test": channel}, clock=clock)
+    yield built
+    built.engine.dispose()
