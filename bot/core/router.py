@@ -55,8 +55,8 @@ class Core:
                     return []
                 self._enqueue(session, ctx)
         except IntegrityError:
-            # A concurrent delivery of the same message won the dedupe race: it answers, we do not.
-            if msg.message_id:
+            # A concurrent delivery of the same message may have won the dedupe race: it answers.
+            if msg.message_id and self._seen(msg):
                 log.info("duplicate %s message %s dropped", msg.channel, msg.message_id)
                 return []
             log.exception("handling a %s message failed", msg.channel)
@@ -67,10 +67,18 @@ class Core:
         self.services.on_outbox()
         return ctx.replies
 
+    @staticmethod
+    def _dedupe_key(msg: Inbound) -> str:
+        return f"{msg.channel}:{msg.chat}:{msg.message_id}"
+
+    def _seen(self, msg: Inbound) -> bool:
+        with self.services.sessions() as session:
+            return session.get(SeenInbound, self._dedupe_key(msg)) is not None
+
     def _handle_in(self, session: Session, msg: Inbound) -> Ctx | None:
         now = self.services.clock()
         if msg.message_id:
-            key = f"{msg.channel}:{msg.chat}:{msg.message_id}"
+            key = self._dedupe_key(msg)
             if session.get(SeenInbound, key) is not None:
                 log.info("duplicate %s message %s dropped", msg.channel, msg.message_id)
                 return None
