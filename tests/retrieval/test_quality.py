@@ -1,0 +1,211 @@
+"""Retrieval quality on the development question set, and the question set's own well-formedness.
+
+The floors below sit a little under what the engine measures today: they catch regressions, they are
+not the aim. The aims (from the issue) are:
+  Recall@1 >= 0.85, Recall@3 >= 0.95,
+  >= 7/8 of out-of-scope questions abstained (answered=False),
+  <= 5 % of answerable questions wrongly abstained.
+Do not edit tests/data/dev_questions.jsonl to make this pass: the set measures the method.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from retrieval.model import Answer, Clause, Hit
+from retrieval.quality import (
+    DEFAULT_QUESTIONS,
+    Question,
+    Report,
+    clause_correct,
+    evaluate,
+    format_report,
+    load_questions,
+    report_json,
+    title_matches,
+)
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+QUESTIONS = DEFAULT_QUESTIONS
+
+# Regression floors: measured values minus a small margin (see the module docstring for the aims).
+# Measured at the time of writing (129 answerable, 16 out of scope): Recall@1 0.791, Recall@3 0.922,
+# MRR 0.859, out-of-scope abstained 14/16 = 0.875, answerable wrongly abstained 0.264 (far from the
+# 5 % aim: the abstention rule still needs work; raise the floors when the engine improves).
+MIN_RECALL_AT_1 = 0.75  # aim 0.85
+MIN_RECALL_AT_3 = 0.88  # aim 0.95
+MIN_MRR = 0.82
+MIN_OOS_ABSTAINED = 0.75  # aim 7/8 = 0.875
+MAX_ANSWERABLE_ABSTAINED = 0.32  # aim 0.05
+
+
+def _raw_seed_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8-sig") for p in sorted((SEEDS / "regulations").glob("*.txt")))
+
+
+# --- the question set -----------------------------------------------------------------------------
+
+
+def test_dev_set_is_well_formed() -> None:
+    raw = _raw_seed_text()
+    raw_lines = raw.splitlines()
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows, start=1):
+        if set(row) != {"q", "doc", "expect"}:
+            problems.append(f"line {n}: keys must be q, doc, expect: {sorted(row)}")
+            continue
+        q, docs, expect = row["q"], row["doc"], row["expect"]
+        if not isinstance(q, str) or not q.strip():
+            problems.append(f"line {n}: empty question")
+            continue
+        key = re.sub(r"\s+", "", q)
+        if key in seen:
+            problems.append(f"line {n}: duplicate question {q!r}")
+        seen.add(key)
+        if not isinstance(docs, list) or not all(isinstance(d, str) and d.strip() for d in docs):
+            problems.append(f"line {n}: doc must be a list of titles")
+            continue
+        if expect is None:
+            if docs:
+                problems.append(f"line {n}: out-of-scope question {q!r} must have doc []")
+            continue
+        if not docs:
+            problems.append(f"line {n}: answerable question {q!r} needs at least one doc")
+        if not isinstance(expect, str) or len(expect) < 6 or "\n" in expect:
+            problems.append(f"line {n}: expect must be one line of >= 6 characters: {expect!r}")
+        elif not any(expect in line for line in raw_lines):
+            problems.append(f"line {n}: expect not verbatim (on one line) in the seed text: {expect!r}")
+        for title in docs:
+            if title not in raw:
+                problems.append(f"line {n}: document title {title!r} not in the seed text")
+    assert not problems, "\n".join(problems)
+
+    questions = load_questions(QUESTIONS)
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 70
+    assert len(questions) - len(answerable) >= 12
+
+
+def test_dev_set_covers_many_documents() -> None:
+    docs = {d for q in load_questions(QUESTIONS) for d in q.docs}
+    assert len(docs) >= 15, sorted(docs)
+
+
+# --- the metric code, on a scripted searcher -------------------------------------------------------
+
+
+def _clause(cid: str, doc: str, text: str, headings: tuple[str, ...] = ()) -> Clause:
+    return Clause(id=cid, doc=doc, path=(cid,), text=text, headings=headings)
+
+
+GATE = _clause("g10", "更夫守则", "十、晚上九点钟以前 必须关闭大门。")
+DRINK_A = _clause("z4", "值班人员管理规定", "四、上班时不准喝酒,不准回家吃饭。")
+DRINK_B = _clause("g4", "更夫守则", "四、上班时不准喝酒,不准听收音机。")
+OTHER = _clause("x1", "流程规范管理制度", "五、公司运行流程经总经理或董事长签批后正式生效。")
+
+
+class ScriptedSearcher:
+    """Returns canned answers, so the metrics can be checked by hand."""
+
+    def __init__(self, script: dict[str, Answer]) -> None:
+        self.script = script
+
+    def ask(self, question: str, k: int = 3) -> Answer:
+        answer = self.script[question]
+        return Answer(answer.query, answer.answered, answer.hits[:k], answer.reason)
+
+
+def test_title_matching_is_bracket_and_suffix_tolerant() -> None:
+    assert title_matches("客户服务部规范化管理", "《客户服务部规范化管理》[1]")
+    assert title_matches("信息服务管理规范", "(完整版)信息服务管理规范(运维)")
+    assert title_matches("项目管理实施流程规范", "项目管理实施流程规范(1)")
+    assert not title_matches("更夫守则", "更夫管理守则")
+    assert not title_matches("IT服务管理规范", "信息服务管理规范")
+
+
+def test_clause_correct_needs_document_and_text() -> None:
+    q = Question("晚上几点关大门", ("更夫守则",), "晚上九点钟以前必须关闭大门")
+    assert clause_correct(GATE, q)  # whitespace inside the clause text is ignored
+    assert not clause_correct(DRINK_B, q)
+    wrong_doc = Question("x", ("值班人员管理规定",), "晚上九点钟以前必须关闭大门")
+    assert not clause_correct(GATE, wrong_doc)
+    # A parser that keeps 值班人员管理规定 as a heading of 更夫管理守则 still counts.
+    nested = _clause("n4", "更夫管理守则", DRINK_A.text, headings=("更夫管理守则", "值班人员管理规定"))
+    assert clause_correct(nested, Question("x", ("值班人员管理规定",), "上班时不准喝酒"))
+
+
+def test_evaluate_metrics_by_hand() -> None:
+    questions = [
+        Question("关门", ("更夫守则",), "晚上九点钟以前必须关闭大门"),  # rank 1, answered
+        Question("喝酒", ("值班人员管理规定",), "上班时不准喝酒"),  # rank 2 via hit.also, abstained
+        Question("流程", ("流程规范管理制度",), "正式生效"),  # not found
+        Question("年假", (), None),  # out of scope, abstained
+        Question("工资", (), None),  # out of scope, answered
+    ]
+    script = {
+        "关门": Answer("关门", True, (Hit(GATE, 9.0), Hit(OTHER, 1.0))),
+        "喝酒": Answer("喝酒", False, (Hit(GATE, 5.0), Hit(DRINK_B, 4.0, also=(DRINK_A,))), "low_score"),
+        "流程": Answer("流程", True, (Hit(GATE, 2.0),)),
+        "年假": Answer("年假", False, (Hit(OTHER, 0.5),), "low_coverage"),
+        "工资": Answer("工资", True, (Hit(OTHER, 3.0),)),
+    }
+    report = evaluate(ScriptedSearcher(script), questions, k=1)
+    assert (report.answerable, report.out_of_scope) == (3, 2)
+    assert report.recall_at_1 == pytest.approx(1 / 3)
+    assert report.recall_at_k == pytest.approx(1 / 3)  # k=1
+    assert report.mrr == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert report.answered_correctly == pytest.approx(1 / 3)
+    assert report.answerable_abstained == pytest.approx(1 / 3)
+    assert report.oos_abstained == pytest.approx(1 / 2)
+    assert [o.q for o in report.misses_at_1] == ["喝酒", "流程"]
+    assert [o.q for o in report.wrongly_answered] == ["工资"]
+    assert evaluate(ScriptedSearcher(script), questions, k=3).recall_at_k == pytest.approx(2 / 3)
+    text = format_report(report, verbose=True)
+    assert "Recall@1" in text and "工资" in text
+    json.dumps(report_json(report), ensure_ascii=False)
+
+
+# --- the engine on the question set ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    try:
+        search = importlib.import_module("retrieval.search")
+    except ModuleNotFoundError as err:
+        if err.name == "retrieval.search":
+            pytest.skip("retrieval.search does not exist yet")
+        raise
+    searcher = search.Searcher.from_seeds(SEEDS, tmp_path_factory.mktemp("quality-cache"))
+    return evaluate(searcher, load_questions(QUESTIONS), k=3)
+
+
+def _failures(report: Report) -> str:
+    return format_report(report, verbose=True)
+
+
+def test_recall_at_1(report: Report) -> None:
+    assert report.recall_at_1 >= MIN_RECALL_AT_1, _failures(report)  # aim: >= 0.85
+
+
+def test_recall_at_3(report: Report) -> None:
+    assert report.recall_at_k >= MIN_RECALL_AT_3, _failures(report)  # aim: >= 0.95
+
+
+def test_mrr(report: Report) -> None:
+    assert report.mrr >= MIN_MRR, _failures(report)
+
+
+def test_out_of_scope_abstained(report: Report) -> None:
+    assert report.oos_abstained >= MIN_OOS_ABSTAINED, _failures(report)  # aim: >= 7/8
+
+
+def test_answerable_not_abstained(report: Report) -> None:
+    assert report.answerable_abstained <= MAX_ANSWERABLE_ABSTAINED, _failures(report)  # aim: <= 5 %
