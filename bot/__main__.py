@@ -49,6 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
 
+    staff = sub.add_parser("staff", help="人员：登记、列表、停用、邀请码")
+    staff.set_defaults(func=_cmd_staff)
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="登记一个人员")
+    add.add_argument("--name", required=True, help="姓名")
+    add.add_argument("--role", required=True, help="guard|clerk|manager|admin（也可写 保安、客服、经理、管理员）")
+    add.add_argument("--telegram-id", type=int, help="Telegram 数字用户 ID")
+    add.add_argument("--wecom-userid", help="企业微信 userid")
+    add.add_argument("--level", type=int, help="经理的上报级别（1 = 最先通知）")
+    staff_sub.add_parser("list", help="列出所有人员")
+    for name, help_ in (("deactivate", "停用一个人员（记录保留）"), ("activate", "重新启用已停用的人员")):
+        staff_sub.add_parser(name, help=help_).add_argument("ref", metavar="编号或姓名")
+    invite = staff_sub.add_parser("invite", help="邀请码：新同事用 --role；已登记的人绑定新账号只用 --name")
+    invite.add_argument("--role", help="新同事的角色")
+    invite.add_argument("--name", help="新同事的姓名；不带 --role 时：要绑定新账号的已登记人员（姓名或编号）")
+    invite.add_argument("--hours", type=int, default=72, help="有效小时数（默认 72）")
+
     ask = sub.add_parser("ask", help="answer a question as staff would see it in chat")
     ask.add_argument("question", nargs="?", help="the question; omitted: one question a line from stdin")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
@@ -110,6 +127,12 @@ def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     upgrade(make_engine(settings.db_url))
     print("数据库已升级到最新版本。")
     return 0
+
+
+def _cmd_staff(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff import cli
+
+    return cli(args, settings)
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -62,9 +63,29 @@ def run(settings: Settings, as_: str | None = None) -> None:
     from bot.channels.console import ConsoleSender, run_console
     from bot.core.identity import console_identity
 
-    app = build_app(settings, senders={"console": ConsoleSender(sys.stdout)})
+    app = build_app(settings, senders={"console": ConsoleSender(sys.stdout, settings.data_dir / "exports")})
     with app.services.sessions.begin() as session:
         account = console_identity(session, as_)
         sender = account.external_id
-    asyncio.run(run_console(app.core, app.dispatcher, sys.stdin, sys.stdout, sender=sender,
-                            interactive=sys.stdin.isatty()))
+
+    async def serve() -> None:
+        async with scheduled(app):
+            await run_console(app.core, app.dispatcher, sys.stdin, sys.stdout, sender=sender,
+                              interactive=sys.stdin.isatty())
+
+    asyncio.run(serve())
+
+
+@contextlib.asynccontextmanager
+async def scheduled(app: App) -> AsyncIterator[None]:
+    """The one scheduler (escalation, outbox, later reminders) running around the channels."""
+    from jobs.scheduler import build_scheduler, start_jobs, stop
+
+    scheduler = build_scheduler(app)
+    start_jobs(scheduler)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        stop(scheduler)
+        await asyncio.sleep(0)  # let the shutdown run on the loop

@@ -60,3 +60,7 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     # Why the question was not answered (a short machine-readable word), None when answered.
     reason: str | None = None
+    # The question's search terms after normalisation (stopwords dropped, synonyms mapped).
+    terms: tuple[str, ...] = ()
+    # Share of the query's idf mass found in the best hit (0 when nothing matched); see search.py.
+    coverage: float = 0.0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import texts
 from bot.core.identity import ROLE_NAMES
-from bot.core.messages import Inbound, Outbound
+from bot.core.messages import Document, Inbound, Outbound
 from bot.core.router import Core
 from bot.dispatch import Dispatcher
 from bot.storage.models import Person
@@ -19,16 +20,29 @@ LOCAL_CHAT = "console"
 class ConsoleSender:
     """Prints what the outbox sends to the console: replies as they are, others as "→ 姓名(角色): …"."""
 
-    def __init__(self, stdout: TextIO):
+    def __init__(self, stdout: TextIO, export_dir: Path | None = None):
         self.stdout = stdout
+        # Where documents (exports) are written; None: only their name and size are shown.
+        self.export_dir = export_dir
 
     async def send(self, out: Outbound, recipient: Person | None) -> None:
         text = render(out)
+        if out.document is not None:
+            text += "\n" + self._save(out.document)
         if out.to != LOCAL_CHAT:
             name = recipient.name if recipient else out.to
             role = ROLE_NAMES.get(recipient.role, recipient.role) if recipient else "?"
             text = texts.NOTIFY_PREFIX.format(name=name, role=role) + text
         print(text, file=self.stdout, flush=True)
+
+    def _save(self, document: Document) -> str:
+        """Write the document under export_dir (never outside it) and say where it is."""
+        if self.export_dir is None:
+            return f"📎 {document.name}（{len(document.content)} 字节，未保存）"
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        path = self.export_dir / (Path(document.name).name or "export")
+        path.write_bytes(document.content)
+        return f"📎 已保存：{path}"
 
 
 def render(out: Outbound) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.core.messages import Button, Inbound, Outbound
+from bot.core.messages import Button, Document, Inbound, Outbound
 from bot.storage.models import Person
 
 if TYPE_CHECKING:
@@ -39,8 +39,8 @@ class Ctx:
     def local_now(self) -> datetime:
         return self.now.astimezone(self.tz)
 
-    def reply(self, text: str, buttons: Sequence[Button] = ()) -> None:
-        self.replies.append(Outbound(self.msg.channel, self.msg.chat, text, tuple(buttons)))
+    def reply(self, text: str, buttons: Sequence[Button] = (), document: Document | None = None) -> None:
+        self.replies.append(Outbound(self.msg.channel, self.msg.chat, text, tuple(buttons), document))
 
     def notify(
         self, person: Person, text: str, buttons: Sequence[Button] = (), dedupe_key: str | None = None

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx, str], None]
 
+# Commands that, typed as Chinese words, still leave an unfinished dialog.
+DIALOG_EXIT_COMMANDS = frozenset({"cancel", "help"})
+
 
 @dataclass(frozen=True)
 class Route:
@@ -53,7 +56,7 @@ class Core:
                 ctx = self._handle_in(session, msg)
                 if ctx is None:
                     return []
-                self._enqueue(session, ctx)
+                self.queue_outgoing(session, ctx)
         except IntegrityError:
             # A concurrent delivery of the same message may have won the dedupe race: it answers.
             if msg.message_id and self._seen(msg):
@@ -93,31 +96,33 @@ class Core:
         parsed = parse(ctx.msg.text)
         dialog = dialogs.current(ctx) if ctx.person is not None else None
         if dialog is not None:
-            if parsed.command is None:
+            # Inside a dialog a lone word such as "收到" is an answer, not the /ack command; a slash
+            # command, a command word with arguments ("上报 南门有人打架"), 取消 or 帮助 leave it.
+            lone_word = (parsed.command is not None and not parsed.raw_command.startswith("/")
+                         and not parsed.args and parsed.command not in DIALOG_EXIT_COMMANDS)
+            if parsed.command is None or lone_word:
                 dialogs.resume(ctx, dialog)
                 return
             dialogs.abandon(ctx, dialog)
             if parsed.command == "cancel":
                 return
-        if parsed.command == "?":
-            ctx.reply(texts.UNKNOWN_COMMAND.format(command=parsed.raw_command[:30]))
-            return
         name = parsed.command or "ask"
         if parsed.command is None and ctx.msg.attachments and not parsed.args:
-            name = "attachment"
+            name = "attachment"  # a bare photo or location; with a caption it goes the ask path
         route = self._routes.get(name)
+        if ctx.person is None and (route is None or not route.public):
+            identity.refuse_stranger(ctx)  # strangers learn nothing about the commands
+            return
         if route is None:
             ctx.reply(texts.UNKNOWN_COMMAND.format(command=parsed.raw_command[:30] or name))
-            return
-        if ctx.person is None and not route.public:
-            identity.refuse_stranger(ctx)
             return
         if route.roles is not None and (ctx.person is None or ctx.person.role not in route.roles):
             ctx.reply(texts.NOT_ALLOWED)
             return
         route.handler(ctx, parsed.args)
 
-    def _enqueue(self, session: Session, ctx: Ctx) -> None:
+    def queue_outgoing(self, session: Session, ctx: Ctx) -> None:
+        """Put a context's replies and notifications in the outbox (also used by scheduled jobs)."""
         for out in ctx.replies:
             outbox.enqueue(session, out, now=ctx.now, person_id=ctx.person.id if ctx.person else None)
         for person, text, buttons, key in ctx.notifications:

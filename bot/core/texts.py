@@ -37,7 +37,6 @@ DIALOG_LEFT = "已退出未完成的{what}（未保存）。"
 DIALOG_EXPIRED = "您之前未完成的{what}已超时作废，请重新开始。"
 WHOAMI = "您是 {name}（{role}），已绑定：{channels}。"
 NOTHING_TO_CANCEL = "现在没有正在填写的内容。"
-ATTACHMENT_OUTSIDE_DIALOG = "收到。照片和位置请在上报事件时发送（先发“上报”）；语音、贴纸和文件我暂时看不懂，请用文字说明。"
 
 _HELP_ALL = """直接发问题就能查规章制度，例如“值班能喝酒吗？”“晚上几点关大门？”。
 我会给出规定原文和出处；没有相关规定时会直接告诉您。"""
@@ -58,3 +57,226 @@ def help_for(role: str) -> str:
     )
 DELIVERY_FAILED = "⚠️ 消息没能发给 {who}，已放弃重试：{text}\n原因：{error}"
 NOTIFY_PREFIX = "→ {name}({role}): "
+
+# --- Escalation (逐级上报; bot/core/escalation.py) ---
+ESC_KIND = {"incident": "事件", "complaint": "投诉"}
+ESC_HEAD = "【{kind} {number}】{urgent}"
+ESC_URGENT = "🔴紧急"
+ESC_FILED_BY = "上报人：{who}　{when}"
+ESC_WHERE = "地点：{where}"
+ESC_CUSTOMER = "客户：{customer}"
+ESC_WHAT = "内容：{what}"
+ESC_NEXT_LEVEL = "{minutes}分钟内无人确认将上报{level}。"
+ESC_NEXT_REPEAT = "{minutes}分钟内无人确认将再次提醒。"
+ESC_CLIMBED = "（已逐级上报：{level}未在{minutes}分钟内确认）"
+ESC_REPEATED = "（第{n}次提醒：仍无人确认）"
+ESC_URGENT_ALL = "（紧急，已同时通知：{levels}）"
+ESC_NOBODY = "（逐级上报名单里没有人，只能通知管理员。请用 dutybot staff add --level N 设置各级负责人）"
+ESC_BUTTON_ACK = "收到"
+ESC_BUTTON_ACCEPT = "受理"
+ESC_BUTTON_ASSIGN = "指派"
+ESC_BUTTON_SHOW = "查看"
+ESC_NOTE_START = "已通知 {targets}"
+ESC_NOTE_URGENT = "紧急，已同时通知 {targets}"
+ESC_NOTE_CLIMB = "无人确认，已上报 {targets}"
+ESC_NOTE_REPEAT = "第{n}次提醒 {targets}"
+ESC_NOTE_ADMINS = "上报名单里没有人，已通知管理员 {targets}"
+ESC_NOTE_NOBODY = "上报名单和管理员都没有人，无人可通知"
+
+# --- Staff and onboarding (invite codes, /start) ---
+CHANNEL_NAMES = {"telegram": "Telegram", "wecom": "企业微信", "console": "控制台"}
+REGISTERED = "注册成功！您是 {name}（{role}）。"
+BOUND = "绑定成功！这个{channel}账号已绑定到 {name}（{role}），在这里也能用值班助手了。"
+WELCOME_BACK = "{name}您好，您已经是{role}，不需要再注册。发“帮助”查看我能做什么。"
+ALREADY_BOUND = "已绑定：这个账号本来就是 {name}（{role}）的，不需要再用邀请码。"
+ALREADY_REGISTERED = "这个账号已经注册为 {name}（{role}），不能再用邀请码。新同事请用自己的账号发送。"
+INVITE_INVALID = "邀请码无效、已用过或已过期。请核对后重新发送，或向管理员要一个新的邀请码。"
+INVITE_THROTTLED = "尝试次数太多，请 15 分钟后再试。"
+INVITE_IN_GROUP = "邀请码请私聊我发送，群里发送的不会处理。"
+ACCOUNT_DEACTIVATED = "这个账号已停用，不能再注册。如有疑问请联系管理员。"
+ADMIN_REGISTERED = "{name} 已通过邀请码注册为{role}（{channel}）。"
+ADMIN_BOUND = "{name}（{role}）已通过邀请码绑定了{channel}账号。"
+
+# --- Manage: follow records to closure, /status, /export (bot/core/handlers/manage.py, lifecycle.py) ---
+MG_KIND = {"incident": "事件", "complaint": "投诉"}
+MG_URGENT = "🔴紧急"
+MG_SYSTEM = "系统"
+MG_NEED_NUMBER = "请写上编号，例如：{command} SJ-20261127-003"
+MG_NOT_A_NUMBER = "“{text}”不是编号。编号像 SJ-20261127-003（事件）或 TS-20261127-001（投诉）。"
+MG_NOT_FOUND = "没有找到编号 {number}。请核对编号，或发“待办”查看未办结的记录。"
+MG_VERB = {
+    "ack": "确认收到", "accept": "受理", "assign": "指派", "note": "备注", "progress": "改为处理中",
+    "resolve": "标记解决", "visit": "回访", "close": "关闭",
+}
+MG_EVENT = {
+    "created": "登记", "acked": "确认收到", "accepted": "受理", "assigned": "指派", "note": "备注",
+    "in_progress": "处理中", "resolved": "已解决", "visited": "回访", "closed": "关闭",
+    "escalated": "逐级上报", "reminded": "提醒", "attached": "附件",
+}
+MG_ATTACHMENT_KIND = {"photo": "照片", "location": "位置", "voice": "语音", "video": "视频", "file": "文件"}
+
+# Lifecycle: done
+MG_DONE = {
+    "ack": "已确认收到 {number}。",
+    "accept": "已受理 {number}。处理中请发：处理中 {number} 说明；办完发：解决 {number} 结果",
+    "progress": "{number} 已改为处理中。",
+    "resolve": "{number} 已标记解决。",
+    "visit": "{number} 已记录回访。办结请发：关闭 {number}",
+    "close": "{number} 已关闭。",
+    "note": "已给 {number} 添加备注。",
+}
+MG_ACK_NEXT_INCIDENT = "办完请发：解决 {number} 结果；要别人处理请发：指派 {number} 姓名"
+MG_RESOLVED_NEXT_COMPLAINT = "回访客户后请发：回访 {number} 结果"
+MG_RESOLVED_NEXT_INCIDENT = "确认无误后请发：关闭 {number}"
+# Lifecycle: refused
+MG_CLOSED_ALREADY = "{number} 已经关闭了（{when}）。"
+MG_CLOSED_CANNOT = "{number} 已经关闭了（{when}），不能再{verb}。"
+MG_ACKED_ALREADY = "{number} 已经确认过了（{who} {when}）。"
+MG_ACCEPTED_ALREADY = "{number} 已经受理过了（{who} {when}）。"
+MG_ACCEPT_INCIDENT = "受理只用于投诉。事件请发：收到 {number}"
+MG_VISIT_INCIDENT = "回访只用于投诉。事件办完请发：关闭 {number}"
+MG_ACCEPT_FIRST = "{number} 还没有受理，请先发：受理 {number}"
+MG_RESOLVED_ALREADY = "{number} 已经解决了（结果：{resolution}）。"
+MG_NOT_RESOLVED_YET = "{number} 还没有解决，解决后再回访：解决 {number} 结果"
+MG_VISITED_ALREADY = "{number} 已经回访过了。办结请发：关闭 {number}"
+MG_CLOSE_NEEDS_REASON = "{number} 现在是“{status}”，还没有办完。如要直接关闭，请写明原因，例如：关闭 {number} 误报"
+MG_WRONG_STATE = "{number} 现在是“{status}”，不能{verb}。"
+MG_NEED_RESULT = "请写上处理结果，例如：解决 {number} 门锁已修好"
+MG_NEED_VISIT = "请写上回访结果，例如：回访 {number} 客户满意"
+MG_NEED_NOTE = "请写上备注内容，例如：备注 {number} 已联系物业"
+MG_NOTE_TOO_LONG = "内容太长了（{length} 字），请控制在 {limit} 字以内。"
+# Notifications
+MG_TELL_AUTHOR = {
+    "ack": "您提交的{kind} {number}（{what}）已由 {who} 确认收到。",
+    "accept": "您提交的{kind} {number}（{what}）已由 {who} 受理。",
+    "assign": "您提交的{kind} {number}（{what}）已指派给 {assignee} 处理。",
+    "resolve": "您提交的{kind} {number}（{what}）已解决：{note}",
+    "close": "您提交的{kind} {number}（{what}）已关闭。",
+}
+MG_TELL_ASSIGNEE = "{who} 指派您处理{kind} {number}{urgent}：{what}\n办完请发：解决 {number} 结果"
+MG_TELL_ASSIGNEE_NOTE = "{who} 给您处理的 {number} 加了备注：{note}"
+# Assign
+MG_ASSIGN_NEED_NAME = "请写上处理人姓名，例如：指派 {number} 张伟"
+MG_ASSIGN_UNKNOWN = "没有找到叫“{name}”的人员。请写全名，例如：指派 {number} 张伟"
+MG_ASSIGN_CHOOSE = "有 {count} 位叫“{name}”的人员：\n{choices}\n请回复：指派 {number} {name} 序号（例如 指派 {number} {name} 1）"
+MG_ASSIGN_SIMILAR = "没有叫“{name}”的人员，相近的有：\n{choices}\n请回复：指派 {number} {name} 序号（例如 指派 {number} {name} 1）"
+MG_ASSIGN_BAD_INDEX = "序号要在 1 到 {count} 之间：\n{choices}"
+MG_ASSIGN_SAME = "{number} 已经指派给 {name} 了。"
+MG_ASSIGN_CLOSED = "{number} 已经关闭了（{when}），不能再指派。"
+MG_ASSIGNED = "已把 {number} 指派给 {name}，已通知对方。"
+MG_ASSIGNED_SELF = "已把 {number} 指派给您自己。"
+MG_ASSIGNED_NOTE = "指派给 {name}"
+MG_REASSIGNED_NOTE = "改派给 {name}（原 {previous}）"
+# /open
+MG_OPEN_NONE = "目前没有未办结的事件和投诉。"
+MG_OPEN_HEAD = "未办结 {total} 条（紧急 {urgent}，超期 {overdue}）："
+MG_OPEN_MORE = "……还有 {more} 条未列出。"
+MG_OPEN_FOOT = "看详情请发：查看 编号"
+MG_OVERDUE = "⚠️已超期"
+MG_DUE = "{when}到期"
+MG_JUST_NOW = "刚刚"
+MG_MINUTES_AGO = "{n}分钟前"
+MG_HOURS_AGO = "{n}小时前"
+MG_DAYS_AGO = "{n}天前"
+# /show and /status
+MG_SHOW_HEAD = "【{kind} {number}】{urgent}"
+MG_SHOW_STATUS = "状态：{status}"
+MG_SHOW_CONTENT = "内容：{content}"
+MG_SHOW_LOCATION = "地点：{location}"
+MG_SHOW_CATEGORY = "分类：{category}"
+MG_SHOW_CUSTOMER = "客户：{customer}"
+MG_SHOW_CONTACT = "联系方式：{contact}"
+MG_SHOW_AUTHOR = "提交人：{who}　{when}"
+MG_SHOW_ASSIGNEE = "处理人：{who}"
+MG_SHOW_ACKED = "确认：{who}　{when}"
+MG_SHOW_DUE = "期限：{when}{overdue}"
+MG_SHOW_RESOLUTION = "处理结果：{resolution}"
+MG_SHOW_CLOSED = "关闭：{when}"
+MG_SHOW_ATTACHMENTS = "附件：{items}"
+MG_SHOW_EVENTS = "经过："
+MG_SHOW_EVENTS_MORE = "（前面还有 {more} 条）"
+MG_STATUS_NONE = "您还没有提交过事件或投诉。"
+MG_STATUS_HEAD = "您最近提交的记录："
+MG_STATUS_FOOT = "看某一条请发：查询 编号"
+# /export
+MG_EXPORT_PRIVATE_ONLY = "导出只能在私聊里用，请私聊我发送“导出”。"
+MG_EXPORT_BAD_DATES = ("没看懂日期“{text}”。例如：导出 2026-11-01 2026-11-30，导出 11-01 11-30，"
+                       "导出 11月1日 11月30日，导出 11月；只发“导出”就是本月 1 日到今天。")
+MG_EXPORT_BACKWARDS = "开始日期 {start} 晚于结束日期 {end}，请把早的日期写在前面。"
+MG_EXPORT_NONE = "{start}–{end} 没有登记的事件和投诉。"
+MG_EXPORT_CSV = "{start}–{end} 共 {count} 条记录（CSV，Excel 可直接打开）。"
+MG_EXPORT_XLSX = "同样的 {count} 条记录（Excel 表格）。"
+MG_EXPORT_COLUMNS = ("编号", "类型", "状态", "紧急", "内容", "地点", "分类", "客户", "联系方式", "提交人",
+                     "处理人", "登记时间", "确认时间", "期限", "处理结果", "关闭时间")
+MG_YES = "是"
+MG_NO = "否"
+
+# --- Filing records: incident reports, complaints, shift handovers (report.py, complaint.py, handover.py) ---
+FILE_BTN_CONFIRM = "确认"
+FILE_BTN_CANCEL = "取消"
+FILE_BTN_SKIP = "跳过"
+FILE_NOT_GIVEN = "未填写"
+FILE_TOO_LONG = "内容太长了（{length} 字），请精简到 {limit} 字以内再发。"
+FILE_CONFIRM_UNCLEAR = "请回“确认”提交，或回“取消”放弃。"
+FILE_NO_MEDIA_HERE = "{what}不能附照片、位置、语音或文件，没有保存。"
+ATTACHMENT_UNSUPPORTED = "语音、贴纸和文件我暂时看不懂，没有保存。请发文字；上报事件时可以发照片和位置。"
+ATTACHMENT_NOT_REPORTER = "照片和位置只在上报事件时使用，您的账号不能上报事件，没有保存。请用文字说明。"
+
+REP_BTN_NORMAL = "一般"
+REP_BTN_URGENT = "紧急"
+REP_BTN_OFFER = "上报"
+REP_URGENCY = {False: "一般", True: "紧急"}
+REP_ASK_WHAT = "请说一下发生了什么（例如：东门围墙有人翻入）。发“取消”退出。"
+REP_PHOTO_FIRST = "收到照片。要上报事件吗？请说一下发生了什么（不上报请发“取消”）。"
+REP_LOCATION_FIRST = "收到位置。要上报事件吗？请说一下发生了什么（不上报请发“取消”）。"
+REP_CAPTION_FIRST = "收到照片和说明，按事件上报。"
+REP_WHAT_UNCLEAR = "没看懂。请用文字说一下发生了什么。"
+REP_ASK_WHERE = "在哪里？（例如：东门围墙、3号楼地下车库；也可以直接发位置。不清楚请回“跳过”）"
+REP_WHERE_UNCLEAR = "没看懂地点。请用文字写在哪里，或者发位置；不清楚请回“跳过”。"
+REP_WHERE_TOO_LONG = "地点请写短一些（{limit} 字以内）。"
+REP_WHERE_PINNED = "已发定位（{ref}）"
+REP_ASK_URGENCY = "紧急程度？回 1 一般，回 2 紧急（着火、打架、有人受伤等选紧急）。"
+REP_URGENCY_UNCLEAR = "请选紧急程度：回 1 一般，或回 2 紧急。"
+REP_ASK_MEDIA = "有现场照片或位置吗？有就直接发过来；没有请回“跳过”。"
+REP_MEDIA_UNCLEAR = "请发照片或位置；没有请回“跳过”。"
+REP_ATTACHED = "已收到{what}。"
+REP_PHOTOS = "照片{n}张"
+REP_LOCATIONS = "位置{n}个"
+REP_NO_ATTACHMENTS = "无"
+REP_SUMMARY = "请确认要上报的事件：\n内容：{what}\n地点：{where}\n紧急程度：{urgency}\n照片/位置：{attachments}\n\n回“确认”提交，回“取消”放弃。"
+REP_CANCELLED = "已取消，没有上报。"
+REP_FILED = "已上报，编号 {number}{urgent}。\n已通知值班负责人，请保持电话畅通；发“查询 {number}”可看进度。\n内容：{what}"
+REP_FILED_URGENT = "（紧急）"
+REP_FILED_ATTACHMENTS = "照片/位置：{attachments}"
+REP_RULE = "相关规定：{citation} {text}"
+REP_OFFER = "这像是要上报的事件。要上报请点“上报”，我一步步问您（或直接发“上报 发生了什么”）。"
+
+CMP_ASK_CUSTOMER = "客户姓名？（例如：王女士；不知道请回“跳过”）发“取消”退出。"
+CMP_START_UNCLEAR = "没看懂投诉内容，我们一步步来。"
+CMP_CUSTOMER_UNCLEAR = "没看懂客户姓名，请用文字写（{limit} 字以内）；不知道请回“跳过”。"
+CMP_ASK_CONTACT = "客户联系方式？（手机号或座机，例如 13800138000；没有请回“跳过”）"
+CMP_CONTACT_BAD = "这看起来不像电话号码。请发手机号或座机号（例如 13800138000、0769-22223333）；没有请回“跳过”。"
+CMP_ASK_CONTENT = "客户投诉什么？请把客户反映的情况写清楚。"
+CMP_CONTENT_UNCLEAR = "没看懂，请用文字写投诉内容。"
+CMP_ASK_CATEGORY = "属于哪一类？回数字：\n{options}"
+CMP_CATEGORY_UNCLEAR = "没有这个选项。请回数字：\n{options}"
+CMP_DUE = "{month}月{day}日（周{weekday}）{time}前处理完"
+CMP_WEEKDAYS = "一二三四五六日"
+CMP_SUMMARY = "请确认要登记的投诉：\n客户：{customer}\n联系方式：{contact}\n内容：{what}\n类别：{category}（{due}）\n\n回“确认”提交，回“取消”放弃。"
+CMP_CANCELLED = "已取消，没有登记投诉。"
+CMP_FILED = "已登记投诉，编号 {number}。\n类别：{category}，{due}。\n已通知值班负责人；发“查询 {number}”可看进度。\n内容：{what}"
+
+HO_LAST = "上一次交接班：{who}，{when}\n{content}"
+HO_NONE_YET = "还没有交接班记录。"
+HO_OPEN = "未办结的事件（{count} 件）："
+HO_OPEN_NONE = "目前没有未办结的事件。"
+HO_OPEN_LINE = "· {number} {status}{urgent} {what}"
+HO_OPEN_URGENT = " 紧急"
+HO_OPEN_MORE = "……共 {count} 件，这里只列前 {shown} 件。"
+HO_ASK_CONTENT = "要写本班交接，请直接发交接内容（本班情况、注意事项）；不写请发“取消”。"
+HO_CONTENT_UNCLEAR = "没看懂，请用文字写交接内容。"
+HO_SUMMARY = "请确认交接内容：\n{content}\n\n{open}\n\n回“确认”提交，回“取消”放弃。"
+HO_CANCELLED = "已取消，没有记录交接班。"
+HO_FILED = "交接班已记录（{when}）。\n{open}"
+HO_FILED_NOTIFIED = "已通知经理：{names}。"
+HO_NOTIFY = "【交接班】{who}　{when}\n{content}\n\n{open}"

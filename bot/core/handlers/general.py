@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core import texts
 from bot.core.context import Ctx
+from bot.core.handlers import report
 from bot.core.handlers.ask import answer_question
 from bot.core.identity import ROLE_NAMES
 
@@ -16,6 +17,8 @@ def help_(ctx: Ctx, _args: str) -> None:
 
 
 def ask(ctx: Ctx, question: str) -> None:
+    if report.offer_report(ctx, question):  # an incident-like message or a captioned photo
+        return
     settings = ctx.services.settings
     ctx.reply(
         answer_question(
@@ -34,11 +37,6 @@ def whoami(ctx: Ctx, _args: str) -> None:
 
 def cancel(ctx: Ctx, _args: str) -> None:
     ctx.reply(texts.NOTHING_TO_CANCEL)
-
-
-def attachment(ctx: Ctx, _args: str) -> None:
-    """A photo, voice or file outside any dialog: say what the bot can take."""
-    ctx.reply(texts.ATTACHMENT_OUTSIDE_DIALOG)
 
 
 def start(ctx: Ctx, _args: str) -> None:

@@ -12,7 +12,6 @@ ROUTES: dict[str, Route] = {
     "ask": Route(general.ask),
     "whoami": Route(general.whoami),
     "cancel": Route(general.cancel),
-    "attachment": Route(general.attachment),
     **onboarding.ROUTES,
     **report.ROUTES,
     **complaint.ROUTES,

@@ -1,0 +1,248 @@
+"""Searcher: ranking, same-rule collapsing, abstention, odd input, and the prepared-index cache."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.index import BM25Index
+from retrieval.model import Answer, Clause
+from retrieval.search import Searcher
+from retrieval.tokenize import Tokenizer
+from tests.retrieval import SEEDS, TEST_LEXICON, session_cache
+
+ODD_QUESTIONS = [
+    "",
+    "   \t\n ",
+    "😀🍺🚬",
+    "？？？！！！",
+    "上班时不准喝酒" * 1500,  # 10 500 characters
+    "Can I drink beer on duty?",
+    "上班時可以喝酒嗎？值班時睡覺怎麼處理",
+    "上班\x00时\x07可以\u200b喝酒\x1b[31m吗",
+    "\ud800",  # a lone surrogate (broken clipboard text)
+]
+
+
+# --- synthetic clauses: mechanics independent of the seed texts ---------------------------------------
+
+
+def clause(cid: str, doc: str, label: str, text: str, also: tuple[str, ...] = (), headings: tuple[str, ...] = ()) -> Clause:
+    return Clause(id=cid, doc=doc, path=(label,), text=text, headings=headings, also_in=also)
+
+
+SYNTHETIC = [
+    clause("a1", "更夫守则", "一、", "上班时不准喝酒，不准回家吃饭、打扑克、下棋。", also=("b1",)),
+    clause("a2", "更夫守则", "二、", "晚上九点钟以前必须关闭大门。"),
+    clause("a3", "更夫守则", "三、", "施工现场严禁吸烟。"),
+    clause("b1", "值班人员管理规定", "四、", "上班时不准喝酒，不准回家吃饭、打扑克、下棋、看电视。", also=("a1",)),
+    clause("b2", "值班人员管理规定", "五、", "严禁看守自盗和内外勾结盗窃。"),
+    clause("c1", "客户服务标准", "1", "客户服务期内提供信息管理系统的咨询和培训。", headings=("定期服务内容",)),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
+    tk = Tokenizer(TEST_LEXICON, session_cache(tmp_path_factory))
+    tk.load()
+    return tk
+
+
+@pytest.fixture(scope="module")
+def small(tokenizer: Tokenizer) -> Searcher:
+    # Six clauses give small idfs: the default min_score is meant for a real corpus.
+    return Searcher(SYNTHETIC, tokenizer, min_score=1.0)
+
+
+def test_answers_with_the_rule(small: Searcher) -> None:
+    answer = small.ask("晚上几点关大门？")
+    assert answer.answered and answer.reason is None
+    assert answer.hits[0].clause.id == "a2"
+    assert "大门" in answer.hits[0].matched
+    assert 0 < answer.coverage <= 1
+
+
+def test_synonyms_match(small: Searcher) -> None:
+    assert small.ask("工地上能抽烟吗").hits[0].clause.id == "a3"
+    assert small.ask("有人偷东西").hits[0].clause.id == "b2"
+
+
+def test_same_rule_in_two_documents_is_one_hit(small: Searcher) -> None:
+    answer = small.ask("上班能喝酒吗", k=3)
+    first = answer.hits[0]
+    assert {first.clause.id, *(c.id for c in first.also)} == {"a1", "b1"}
+    assert all(h.clause.id not in {"a1", "b1"} for h in answer.hits[1:])
+
+
+def test_hits_always_fill_k_best_first(small: Searcher) -> None:
+    for k in (1, 3, 5, 50):
+        answer = small.ask("上班能喝酒吗", k=k)
+        assert len(answer.hits) == min(k, 5)  # six clauses, five distinct rules
+        scores = [h.score for h in answer.hits]
+        assert scores == sorted(scores, reverse=True)
+    assert len(small.ask("今天天气怎么样", k=3).hits) == 3
+
+
+def test_heading_and_title_count_in_matching(small: Searcher) -> None:
+    assert small.ask("定期服务内容").hits[0].clause.id == "c1"
+    assert small.ask("客户服务标准").hits[0].clause.doc == "客户服务标准"
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样？", "食堂几点开饭？", "股票代码是多少"])
+def test_out_of_scope_is_not_answered(small: Searcher, question: str) -> None:
+    answer = small.ask(question)
+    assert not answer.answered
+    assert answer.reason in {"no_match", "low_coverage", "low_score"}
+
+
+def test_no_usable_terms_is_empty(small: Searcher) -> None:
+    answer = small.ask("请问？？")
+    assert (answer.answered, answer.reason, answer.terms) == (False, "empty", ())
+    assert len(answer.hits) == 3
+
+
+@pytest.mark.parametrize("question", ODD_QUESTIONS)
+def test_odd_input_never_raises(small: Searcher, question: str) -> None:
+    answer = small.ask(question, k=3)
+    assert isinstance(answer, Answer) and len(answer.hits) == 3
+    small.explain(question, k=2)
+
+
+def test_thresholds_are_parameters(tokenizer: Tokenizer, small: Searcher) -> None:
+    strict = Searcher(SYNTHETIC, tokenizer, index=small.index, min_coverage=1.01)
+    answer = strict.ask("晚上几点关大门？")
+    assert (answer.answered, answer.reason) == (False, "low_coverage")
+    picky = Searcher(SYNTHETIC, tokenizer, index=small.index, min_coverage=0.0, min_score=1e9)
+    assert picky.ask("晚上几点关大门？").reason == "low_score"
+
+
+def test_explain_splits_the_score_by_term(small: Searcher) -> None:
+    [item] = small.explain("晚上关大门", k=1)
+    assert item["citation"] == "《更夫守则》二、"
+    assert sum(item["terms"].values()) == pytest.approx(item["score"])
+    assert "大门" in item["terms"] and item["missing"] == []
+
+
+def test_highlight_marks_synonyms_too(small: Searcher) -> None:
+    assert small.highlight("严禁看守自盗和内外勾结盗窃，不准偷拿", ["盗窃"]) == "严禁看守自盗和内外勾结【盗窃】，不准【偷】拿"
+
+
+def test_index_must_fit_the_clauses(tokenizer: Tokenizer) -> None:
+    with pytest.raises(ValueError):
+        Searcher(SYNTHETIC, tokenizer, index=BM25Index([["x"]]))
+
+
+def test_clause_token_lists_are_plain_bm25(small: Searcher) -> None:
+    from rank_bm25 import BM25Okapi
+
+    ref = BM25Okapi(small.clause_tokens())
+    terms = small.terms("上班时能不能喝酒 抽烟")
+    assert max(abs(a - b) for a, b in zip(small.index.scores(terms), ref.get_scores(terms), strict=True)) < 1e-6
+
+
+# --- the real seeds -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of seeds/ (tests edit it; admins may be editing the real one)."""
+    target = tmp_path_factory.mktemp("seeds")
+    for folder in ("lexicon", "regulations"):
+        shutil.copytree(SEEDS / folder, target / folder)
+    return target
+
+
+@pytest.fixture(scope="module")
+def real_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("real-cache")
+    for warm in session_cache(tmp_path_factory).glob("jieba-*"):
+        shutil.copy2(warm, cache)  # jieba's dictionary cache: built once per session
+    return cache
+
+
+@pytest.fixture(scope="module")
+def real(seeds_copy: Path, real_cache: Path) -> Searcher:
+    return Searcher.from_seeds(seeds_copy, real_cache)
+
+
+def test_real_seeds_answer_a_plain_question(real: Searcher) -> None:
+    answer = real.ask("上班的时候能喝酒吗？")
+    assert answer.answered
+    best = answer.hits[0]
+    assert "不准喝酒" in best.clause.text
+    assert "喝酒" in best.matched
+    # The rule is printed in two documents: answered once, naming both.
+    assert len({best.clause.doc, *(c.doc for c in best.also)}) >= 2
+
+
+@pytest.mark.parametrize("question", ["公司年假有几天？", "今天天气怎么样？", "食堂几点开饭？", "工资什么时候发？"])
+def test_real_seeds_abstain_out_of_scope(real: Searcher, question: str) -> None:
+    answer = real.ask(question, k=3)
+    assert not answer.answered, (answer.reason, answer.coverage, answer.hits[0].score)
+    assert answer.reason in {"low_coverage", "low_score", "no_match"}
+    assert len(answer.hits) == 3  # still the closest clauses
+
+
+@pytest.mark.parametrize("question", ODD_QUESTIONS)
+def test_real_seeds_odd_input(real: Searcher, question: str) -> None:
+    answer = real.ask(question)
+    assert len(answer.hits) == 3
+    assert answer.reason != "empty" or answer.terms == ()
+
+
+def test_real_seeds_every_clause_indexed_once(real: Searcher) -> None:
+    assert real.index.size == len(real.clauses)
+    assert len({c.id for c in real.clauses}) == len(real.clauses)
+
+
+def test_cache_is_reused(seeds_copy: Path, real_cache: Path, real: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    [cached] = real_cache.glob("index-*.npz")
+
+    def no_building(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the index was rebuilt although the seeds did not change")
+
+    monkeypatch.setattr(BM25Index, "__init__", no_building)
+    again = Searcher.from_seeds(seeds_copy, real_cache)
+    assert list(real_cache.glob("index-*.npz")) == [cached]
+    question = "晚上几点关大门"
+    assert again.ask(question).hits == real.ask(question).hits
+
+
+def test_cache_follows_seed_changes(tmp_path: Path, seeds_copy: Path, real_cache: Path, real: Searcher) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(seeds_copy, seeds)
+    cache = tmp_path / "cache"
+    shutil.copytree(real_cache, cache)  # warm jieba caches, same seeds: the index is reused
+    first = Searcher.from_seeds(seeds, cache)
+    [before] = cache.glob("index-*.npz")
+    assert not first.ask("鹦鹉饲养守则").answered
+
+    # A new regulation file: a new key, a rebuilt index that knows the new rule, the old file gone.
+    (seeds / "regulations" / "zz_new.txt").write_text(
+        "鹦鹉饲养守则\n\n一、值班室的鹦鹉每天早上喂一次小米。\n\n二、鹦鹉笼每周清洗一次。\n", encoding="utf-8"
+    )
+    second = Searcher.from_seeds(seeds, cache)
+    [after] = cache.glob("index-*.npz")
+    assert after != before
+    assert len(second.clauses) > len(first.clauses)
+    assert "鹦鹉" in second.ask("鹦鹉多久喂一次").hits[0].clause.text
+
+    # A lexicon change also gives a new key: 鹦鹉 as a stopword can no longer be found.
+    with (seeds / "lexicon" / "stopwords.txt").open("a", encoding="utf-8") as fh:
+        fh.write("\n鹦鹉\n")
+    third = Searcher.from_seeds(seeds, cache)
+    [latest] = cache.glob("index-*.npz")
+    assert latest not in (before, after)
+    assert "鹦鹉" not in third.ask("鹦鹉").terms
+
+
+def test_broken_cache_file_is_rebuilt(tmp_path: Path, seeds_copy: Path, real_cache: Path, real: Searcher) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(real_cache, cache)
+    [cached] = cache.glob("index-*.npz")
+    cached.write_bytes(b"not a numpy file")
+    searcher = Searcher.from_seeds(seeds_copy, cache)
+    assert searcher.ask("晚上几点关大门").hits == real.ask("晚上几点关大门").hits
+    assert cached.read_bytes()[:2] == b"PK"  # rewritten as a real npz (a zip)
