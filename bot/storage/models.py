@@ -5,7 +5,7 @@ Timestamps are stored timezone-aware (UTC on the wire); the display zone is the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -258,3 +259,89 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# --- Duty: reminders, shifts, roster, check-ins, welfare checks, scheduler coordination ---------------
+
+
+class Reminder(Base):
+    """A scheduled message: a rule schedule from seeds/ (kind "rule") or one a manager set ("adhoc").
+
+    The APScheduler job "reminder:<id>" fires it; the row is the source of truth, so jobs can be
+    rebuilt from the table at any start.
+    """
+
+    __tablename__ = "reminder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "rule" | "adhoc"
+    # Stable key of a rule schedule in seeds/ (None for ad-hoc ones).
+    rule_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    # Who gets it: {"role": "guard"} | {"on_duty": true} | {"group": "managers"} | {"person_ids": [1, 2]}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    text: Mapped[str] = mapped_column(Text)
+    citation: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The schedule as written ("每周一 08:30") and as a trigger ({"type": "cron", ...} / {"type": "date", ...}).
+    schedule: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Firing(Base):
+    """One claim per firing of a scheduled thing ("reminder:12@2026-11-27T12:45Z"): the backstop
+    that keeps a reminder sent once even if two schedulers ever fire it."""
+
+    __tablename__ = "firing"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Lease(Base):
+    """Leader election for the one scheduler: the holder renews before `expires_at`."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ShiftAssignment(Base):
+    """Roster: a person on a shift (seeds/shifts.toml code) starting on a local date."""
+
+    __tablename__ = "shift_assignment"
+    __table_args__ = (UniqueConstraint("person_id", "day", "shift"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    shift: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date, index=True)  # local date the shift starts
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What happened on this shift, each set once (the duty tick's record of what it did).
+    reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+    checked_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    absence_alerted_at: Mapped[datetime | None] = mapped_column(default=None)
+    handover_reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+    handover_escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+
+
+class WelfareCheck(Base):
+    """防睡岗: the guard on a night shift is asked to confirm (/ok) within a few minutes."""
+
+    __tablename__ = "welfare_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("shift_assignment.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    asked_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
