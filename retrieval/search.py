@@ -144,7 +144,7 @@ class Searcher:
     def ask(self, question: str, k: int = 3) -> Answer:
         analysis = self.tokenizer.analyze(question)
         terms = analysis.tokens
-        hits = self._hits(terms, self.index.scores(terms), k)
+        hits = self._hits(analysis, self.index.scores(terms), k)
         if not terms:
             return Answer(question, False, hits, "empty", terms=())
         if not hits or hits[0].score <= 0:
@@ -205,7 +205,7 @@ class Searcher:
         """Per hit: citation, score, coverage and each matched term's share of the score ("hit test")."""
         analysis = self.tokenizer.analyze(question)
         terms = analysis.tokens
-        hits = self._hits(terms, self.index.scores(terms), k)
+        hits = self._hits(analysis, self.index.scores(terms), k)
         out: list[dict[str, Any]] = []
         for hit in hits:
             i = self._index_of(hit.clause)
@@ -234,8 +234,13 @@ class Searcher:
     def _index_of(self, clause: Clause) -> int:
         return self._position[clause.id]
 
-    def _hits(self, terms: Sequence[str], scores: FloatArray, k: int) -> tuple[Hit, ...]:
-        """The best k distinct rules: a near-duplicate of a better clause is folded into its hit."""
+    def _hits(self, analysis: Analysis, scores: FloatArray, k: int) -> tuple[Hit, ...]:
+        """The best k distinct rules: a near-duplicate of a better clause is folded into its hit.
+
+        `Hit.matched` lists the question's words and sub-words the clause contains, not the
+        character layer: it is what chat highlights, and 【班】 inside 交接班 would be noise.
+        """
+        shown = list(dict.fromkeys([*analysis.words, *analysis.subwords]))
         want = min(max(k, 0), len(self._members))
         best_of: dict[int, int] = {}  # group → its best clause, in rank order
         if want:
@@ -246,7 +251,7 @@ class Searcher:
         hits: list[Hit] = []
         for group, best in best_of.items():
             also = tuple(self._clauses[j] for j in self._members[group] if j != best)
-            matched = tuple(t for t in dict.fromkeys(terms) if self.index.contains(t, best))
+            matched = tuple(t for t in shown if self.index.contains(t, best))
             hits.append(Hit(self._clauses[best], float(scores[best]), matched, also))
         return tuple(hits)
 

@@ -129,6 +129,18 @@ def test_highlight_marks_synonyms_too(small: Searcher) -> None:
     assert small.highlight("严禁看守自盗和内外勾结盗窃，不准偷拿", ["盗窃"]) == "严禁看守自盗和内外勾结【盗窃】，不准【偷】拿"
 
 
+def test_matched_terms_are_words_not_loose_characters(small: Searcher) -> None:
+    best = small.ask("晚上几点关大门？").hits[0]
+    assert "大门" in best.matched and "门" not in best.matched
+
+
+def test_no_clauses_at_all(tokenizer: Tokenizer) -> None:
+    empty = Searcher([], tokenizer)
+    assert empty.ask("上班能喝酒吗") == Answer("上班能喝酒吗", False, (), "no_match", terms=empty.ask("上班能喝酒吗").terms)
+    assert empty.ask("？").reason == "empty"
+    assert empty.explain("喝酒") == []
+
+
 def test_index_must_fit_the_clauses(tokenizer: Tokenizer) -> None:
     with pytest.raises(ValueError):
         Searcher(SYNTHETIC, tokenizer, index=BM25Index([["x"]]))
