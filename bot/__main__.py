@@ -97,9 +97,10 @@ def _configure_logging(level: str) -> None:
 
 
 def _searcher(settings: Settings) -> Searcher:
-    from bot.app import build_searcher
+    # Straight to retrieval: `ask` must not pay for importing the database layer.
+    from retrieval.search import Searcher
 
-    return build_searcher(settings)
+    return Searcher.from_seeds(settings.seeds_dir, settings.cache_dir)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
