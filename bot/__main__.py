@@ -92,8 +92,22 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # jieba announces its dictionary load at INFO on every start; that is noise for staff and scripts.
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    # jieba announces its dictionary load on every start, alembic every migration step: noise.
+    for chatty in ("jieba", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _log_to_file(settings: Settings) -> None:
+    """The console chat owns the terminal: logs go to DATA_DIR/dutybot.log, only warnings to stderr."""
+    path = settings.data_dir / "dutybot.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setLevel(settings.log_level)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
 
 
 def _searcher(settings: Settings) -> Searcher:
@@ -113,6 +127,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_SEEDS
     from bot.core.identity import UnknownIdentity
 
+    _log_to_file(settings)
     try:
         run(settings, as_=args.as_)
     except UnknownIdentity as err:
