@@ -45,6 +45,7 @@ class Document:
 @dataclass(frozen=True)
 class Hit:
     clause: Clause
+    # The ranking score, best first: BM25, times the re-ranking factor when re-ranking is on.
     score: float
     # Query terms (normalised tokens) found in this clause's text, headings or title.
     matched: tuple[str, ...] = ()
@@ -62,5 +63,6 @@ class Answer:
     reason: str | None = None
     # The question's search terms after normalisation (stopwords dropped, synonyms mapped).
     terms: tuple[str, ...] = ()
-    # Share of the query's idf mass found in the best hit (0 when nothing matched); see search.py.
+    # Share of the question's specific words (weighted by rarity) found in the best hit, the
+    # abstention measure (0 when nothing matched); see search.py.
     coverage: float = 0.0

@@ -129,3 +129,15 @@ def test_ranked_beyond_the_argmax_steps_is_a_stable_sort() -> None:
     expected = np.argsort(-scores, kind="stable").tolist()
     assert [i for i, _ in ranked(scores)] == expected
     assert [i for i, _ in top_k(scores, 40)] == expected[:40]
+
+
+def test_holders_agree_with_contains() -> None:
+    rng = random.Random(9)
+    docs = random_corpus(rng, 200, 60, 25)
+    index = BM25Index(docs)
+    candidates = rng.sample(range(200), 30) + [0, 199, 0]  # repeats and both ends
+    terms = [f"t{i}" for i in range(70)]  # t60…t69 are in no document
+    holders = index.holders(terms, candidates)
+    for term in terms:
+        assert holders[term] == {d for d in candidates if index.contains(term, d)}
+    assert index.holders(["t1"], []) == {"t1": frozenset()}

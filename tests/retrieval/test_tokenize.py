@@ -131,3 +131,33 @@ def test_signature_changes_with_options(cache_dir: Path) -> None:
     lexicon = Lexicon()
     assert Tokenizer(lexicon, mode="cut").signature != Tokenizer(lexicon).signature
     assert Tokenizer(lexicon, char_unigrams=False).signature != Tokenizer(lexicon).signature
+    assert Tokenizer(lexicon, join_separable=False).signature != Tokenizer(lexicon).signature
+
+
+# --- separable verbs and rarity ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [
+        ("同事让我帮他顶一下班", "顶班"),  # a lexicon word (synonym of 顶岗 in the seeds)
+        ("值班的时候睡个觉行不行", "睡觉"),  # a common dictionary word
+        ("晚上回家吃个饭", "吃饭"),
+    ],
+)
+def test_separable_verbs_are_joined(cache_dir: Path, text: str, joined: str) -> None:
+    with_synonym = Tokenizer(Lexicon(synonyms={"顶岗": "顶岗", "顶班": "顶岗"}), cache_dir)
+    assert joined in with_synonym.cut(text)
+    assert with_synonym.analyze(text).surfaces.count(joined) == 1
+
+
+@pytest.mark.parametrize("text", ["提前一个月书面知会", "每个人都要遵守", "这个客户", "找个人替班"])
+def test_quantities_and_unknown_pairs_are_not_joined(tk: Tokenizer, text: str) -> None:
+    # 一个月 / 每个人 / 这个客户: a numeral or demonstrative before 个; 找人 is not joined either
+    # (too rare a dictionary entry to be sure it is one word).
+    assert "".join(tk.cut(text)) == normalize(text)
+
+
+def test_rarity_follows_general_frequency(tk: Tokenizer) -> None:
+    assert tk.rarity("的") < tk.rarity("上班") < tk.rarity("年假") <= tk.rarity("没有这个词xyz")
+    assert tk.rarity("没有这个词xyz") == pytest.approx(tk.rarity("另一个生词qqq"))
