@@ -12,6 +12,7 @@ import marshal
 import math
 import os
 import re
+import logging
 import tempfile
 import unicodedata
 from array import array
@@ -22,6 +23,10 @@ from typing import TYPE_CHECKING, Literal
 
 import jieba
 import zhconv
+
+# jieba sets its logger to DEBUG at import and prints "Building prefix dict…" on every load; that is
+# noise on a guard's console and in scripts that read our stdout/stderr.
+jieba.setLogLevel(logging.WARNING)
 
 if TYPE_CHECKING:
     from retrieval.lexicon import Lexicon
