@@ -80,6 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("ref", help="a clause id or a citation such as 《更夫守则》十、")
     show.set_defaults(func=_cmd_corpus_show)
 
+    roster = sub.add_parser("roster", help="排班：导入 CSV、查看值班表")
+    roster.set_defaults(func=_cmd_roster)
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True)
+    roster_import = roster_sub.add_parser("import", help="导入排班 CSV（表头：日期,班次,姓名）")
+    roster_import.add_argument("file", metavar="FILE", help="CSV 文件（UTF-8，可带 BOM）")
+    roster_show = roster_sub.add_parser("show", help="查看值班表（默认今天和明天）")
+    roster_show.add_argument("day", nargs="?", metavar="DATE", help="日期：今天、明天、2026-12-01 或 12-01")
+
+    reminders = sub.add_parser("reminders", help="定时提醒：列出全部提醒、重新读取 seeds/reminders.toml")
+    reminders.set_defaults(func=_cmd_reminders)
+    reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    reminders_sub.add_parser("list", help="列出所有生效的提醒（规章定时提醒和聊天里设的）及下次提醒时间")
+    reminders_sub.add_parser("reload", help="重新读取 seeds/reminders.toml（运行中的机器人 30 秒内生效）")
+
     seeds = sub.add_parser("seeds", help="the admin-editable files in seeds/")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
     seeds_sub.add_parser("check", help="validate every file and report problems").set_defaults(
@@ -143,6 +157,18 @@ def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
     upgrade(make_engine(settings.db_url))
     print("数据库已升级到最新版本。")
     return 0
+
+
+def _cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.reminders import cli
+
+    return cli(args, settings)
+
+
+def _cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.shifts import cli
+
+    return cli(args, settings)
 
 
 def _cmd_staff(args: argparse.Namespace, settings: Settings) -> int:

@@ -78,14 +78,9 @@ def run(settings: Settings, as_: str | None = None) -> None:
 
 @contextlib.asynccontextmanager
 async def scheduled(app: App) -> AsyncIterator[None]:
-    """The one scheduler (escalation, outbox, later reminders) running around the channels."""
-    from jobs.scheduler import build_scheduler, start_jobs, stop
+    """The scheduler (escalation, outbox, reminders) running around the channels: in every process,
+    processing jobs only in the one holding the database lease (jobs.scheduler.running)."""
+    from jobs.scheduler import running
 
-    scheduler = build_scheduler(app)
-    start_jobs(scheduler)
-    scheduler.start()
-    try:
+    async with running(app):
         yield
-    finally:
-        stop(scheduler)
-        await asyncio.sleep(0)  # let the shutdown run on the loop

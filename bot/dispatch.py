@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.messages import Outbound
-from bot.outbox import address, enqueue, outbound_of
+from bot.outbox import UNREACHABLE, address, enqueue, outbound_of
 from bot.storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class Dispatcher:
                 .where(
                     or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
                     OutboxMessage.next_attempt_at <= now,
+                    # Only our own channels: another process may run others. "none" marks a
+                    # notification nobody could be reached for; any dispatcher fails it (and alerts).
+                    OutboxMessage.channel.in_([*self.senders, UNREACHABLE]),
                 )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)

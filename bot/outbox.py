@@ -15,6 +15,8 @@ from bot.core.messages import Button, Document, Outbound
 from bot.storage.models import OutboxMessage, Person
 
 CONSOLE = "console"
+# The channel of a row addressed to someone with no reachable account: failed at once, admins told.
+UNREACHABLE = "none"
 
 
 def enqueue(

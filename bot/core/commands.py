@@ -37,6 +37,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("close", ("关闭", "结案"), "关闭记录"),
     Command("export", ("导出",), "导出记录（CSV/XLSX）"),
     Command("whoami", ("我是谁",), "查看我的身份"),
+    Command("checkin", ("签到", "到岗"), "上班签到"),
+    Command("ok", ("平安", "我在", "在岗"), "回复查岗：平安"),
+    Command("roster", ("排班", "值班表"), "值班表；经理排班"),
+    Command("remind", ("提醒", "设提醒"), "设提醒，例如：提醒 明天 09:00 提交月报"),
+    Command("reminders", ("我的提醒", "提醒列表"), "查看和我有关的提醒"),
+    Command("unremind", ("取消提醒",), "取消我设的提醒"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import outbox
+from bot.outbox import UNREACHABLE
 from bot.core import dialogs, identity, texts
 from bot.core.commands import parse
 from bot.core.context import Ctx
@@ -129,7 +130,7 @@ class Core:
             where = outbox.address(person, self.services.active_channels)
             if where is None:
                 log.warning("person %s has no reachable channel; notification kept as failed", person.id)
-                where = ("none", "")
+                where = (UNREACHABLE, "")
             out = Outbound(channel=where[0], to=where[1], text=text, buttons=buttons)
             outbox.enqueue(session, out, now=ctx.now, person_id=person.id, dedupe_key=key)
 

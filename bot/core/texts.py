@@ -42,9 +42,15 @@ _HELP_ALL = """直接发问题就能查规章制度，例如“值班能喝酒�
 我会给出规定原文和出处；没有相关规定时会直接告诉您。"""
 
 _HELP_BY_ROLE = {
-    "guard": "上报 [内容] — 上报事件（只发“上报”会一步步引导）\n交接班 [内容] — 填写交接班记录\n查询 编号 — 查看我上报的事件进度",
-    "clerk": "投诉 [内容] — 登记客户投诉（只发“投诉”会一步步引导）\n查询 编号 — 查看我登记的投诉进度\n交接班 [内容] — 填写交接班记录",
-    "manager": "待办 — 未办结的事件和投诉\n查看 编号 / 收到 编号 / 指派 编号 姓名 / 备注 编号 内容\n受理 / 处理中 / 解决 / 回访 / 关闭 编号 [说明]\n导出 [起 止] — 导出记录（私聊）",
+    "guard": "上报 [内容] — 上报事件（只发“上报”会一步步引导）\n签到 — 上班签到\n平安 — 回复在岗确认\n"
+             "交接班 [内容] — 填写交接班记录\n排班 — 今天和明天谁值班\n查询 编号 — 查看我上报的事件进度\n"
+             "提醒 明天 09:00 内容 — 给自己设提醒；我的提醒 / 取消提醒 编号",
+    "clerk": "投诉 [内容] — 登记客户投诉（只发“投诉”会一步步引导）\n查询 编号 — 查看我登记的投诉进度\n"
+             "交接班 [内容] — 填写交接班记录\n排班 — 今天和明天谁值班\n"
+             "提醒 明天 09:00 内容 — 给自己设提醒；我的提醒 / 取消提醒 编号",
+    "manager": "待办 — 未办结的事件和投诉\n查看 编号 / 收到 编号 / 指派 编号 姓名 / 备注 编号 内容\n"
+               "受理 / 处理中 / 解决 / 回访 / 关闭 编号 [说明]\n导出 [起 止] — 导出记录（私聊）\n"
+               "排班 [明天 夜班 张三] — 查看或安排值班\n提醒 每周一 08:30 @保安 内容 — 设提醒；我的提醒 / 取消提醒 编号",
 }
 _HELP_BY_ROLE["admin"] = _HELP_BY_ROLE["manager"]
 
@@ -280,3 +286,155 @@ HO_CANCELLED = "已取消，没有记录交接班。"
 HO_FILED = "交接班已记录（{when}）。\n{open}"
 HO_FILED_NOTIFIED = "已通知经理：{names}。"
 HO_NOTIFY = "【交接班】{who}　{when}\n{content}\n\n{open}"
+
+# --- Duty: shifts, roster, check-in, welfare checks, deadlines (jobs/shifts.py, jobs/deadlines.py, handlers/duty.py) ---
+DUTY_CITE_LATE = "《值班人员管理规定》三、不准迟到、早退，不准脱岗、睡岗、串岗和擅自找人顶岗。"
+DUTY_CITE_HANDOVER = "《值班人员管理规定》一、认真填写交接班记录，交班时要交清本班发生的问题。"
+DUTY_LATE_NOTE = "\n（系统延迟补发：本应 {when} 发出）"
+DUTY_BTN_CHECKIN = "签到"
+DUTY_BTN_HANDOVER = "交接班"
+DUTY_BTN_OK = "平安"
+DUTY_BTN_ROSTER = "值班表"
+# Sent by the duty tick
+DUTY_REMIND = "【上班提醒】{name}，您{day}的{shift}（{hours}）{minutes}分钟后开始。到岗后请发“签到”。\n{cite}"
+DUTY_ABSENT = "【未签到】{who} {day}{shift}（{hours}）已开班 {minutes} 分钟，还没有签到（迟到或缺岗），请核实。\n依据：{cite}"
+DUTY_HANDOVER_REMIND = "【交班提醒】{name}，您的{shift}（{hours}）已结束，请在 {minutes} 分钟内填写交接班记录：发“交接班 本班情况…”。\n依据：{cite}"
+DUTY_HANDOVER_MISSING = "【未交接班】{who} {day}{shift}（{hours}）已下班 {minutes} 分钟，还没有填写交接班记录。\n依据：{cite}"
+DUTY_HANDOVER_STILL = "您的{shift}交接班记录还没有填写，已通知班长。请尽快发“交接班 本班情况…”补填。"
+DUTY_WELFARE_ASK = "【查岗】{name}，请回复“平安”确认在岗（{minutes}分钟内，{until}前）。"
+DUTY_WELFARE_MISSED = "【查岗未回复】{who}（{shift} {hours}）{asked} 的查岗，{minutes}分钟内没有回复“平安”。请电话联系或到岗查看。\n依据：{cite}"
+# /checkin
+DUTY_CHECKED_IN = "已签到：{day}{shift}（{hours}），签到时间 {time}。"
+DUTY_CHECKED_IN_LATE = "迟到 {minutes} 分钟，已记录。"
+DUTY_CHECKED_IN_TOLD = "班长已收到未签到通知，已告诉他您到岗了。"
+DUTY_ALREADY_IN = "您已经签到过了：{shift}（{hours}），签到时间 {time}。"
+DUTY_NO_SHIFT_NOW = "您现在没有要签到的班。"
+DUTY_NEXT_SHIFT = "您的下一个班：{day}{shift}（{hours}），上班前 {early} 分钟内可以签到。"
+DUTY_NO_NEXT = "今天和明天都没有给您排班。如有出入请联系班长。"
+DUTY_LATE_CHECKIN_NOTE = "【已签到】{who} 已签到：{shift}（{hours}），迟到 {minutes} 分钟。"
+# /ok
+DUTY_OK = "收到，平安。（{time}）"
+DUTY_OK_LATE = "已记录您 {time} 回复平安（{asked} 的查岗，超过了回复时限）。"
+DUTY_OK_NONE = "现在没有要回复的查岗。值夜班时我会定时问您，到时回“平安”就行。"
+DUTY_OK_LATE_NOTE = "【查岗回复】{who} {time} 回复了平安（{asked} 的查岗，已超时）。"
+# /roster
+DUTY_ROSTER_HEAD = "值班表"
+DUTY_ROSTER_LINE = "· {shift} {hours}：{names}"
+DUTY_ROSTER_NOBODY = "未排班"
+DUTY_ROSTER_IN = "已签到"
+DUTY_ROSTER_IN_LATE = "已签到，迟到{minutes}分钟"
+DUTY_ROSTER_NOT_IN = "未签到"
+DUTY_ROSTER_FOOT = "排班：发“排班 明天 夜班 张三”；删除：发“排班 删除 明天 夜班 张三”。"
+DUTY_ROSTER_USAGE = "没看懂。排班这样写：排班 明天 夜班 张三（日期可写 今天、明天、后天、12-01、2026-12-01；班次：{shifts}）。只看值班表发“排班”。"
+DUTY_ROSTER_BAD_DAY = "没看懂日期“{text}”。可以写 今天、明天、后天、12-01 或 2026-12-01。"
+DUTY_ROSTER_BAD_SHIFT = "没有“{text}”这个班次。现有班次：{shifts}。"
+DUTY_ROSTER_NEED_NAME = "请写上姓名，例如：排班 明天 {shift} 张三"
+DUTY_ROSTER_UNKNOWN = "没有找到“{name}”（在职人员里没有）。"
+DUTY_ROSTER_SIMILAR = "没有叫“{name}”的人，是不是：{choices}？请写全名。"
+DUTY_ROSTER_AMBIGUOUS = "有 {count} 个人叫“{name}”：{choices}。请改写编号，例如：排班 {day} {shift} {id}"
+DUTY_ROSTER_ENDED = "{day}{shift} 已经结束了，不能再排。"
+DUTY_ROSTER_TOO_FAR = "只能排一年以内的班。"
+DUTY_ROSTER_ADDED = "已排班：{day}{shift}（{hours}）{names}。"
+DUTY_ROSTER_ALREADY = "{names} 已经在 {day}{shift}，不用再排。"
+DUTY_ROSTER_NOTIFY = "【排班】您被安排在 {day}{shift}（{hours}）。到岗后请发“签到”。"
+DUTY_ROSTER_REMOVED = "已删除排班：{day}{shift} {names}。"
+DUTY_ROSTER_NOT_ON = "{day}{shift} 没有排 {names}。"
+DUTY_ROSTER_STARTED = "{day}{shift} 已经开始或结束，不能删除（{names}）。要换人请另排一人。"
+DUTY_ROSTER_REMOVED_NOTIFY = "【排班取消】您{day}的{shift}（{hours}）已取消。"
+DUTY_ROSTER_ONLY_MANAGERS = "只有经理可以排班。看值班表发“排班”。"
+DUTY_PERSON_CHOICE = "{name}（编号 {id}，{role}）"
+# dutybot roster import / show
+ROSTER_CSV_NOT_UTF8 = "不是 UTF-8 编码，请在 Excel 里另存为“CSV UTF-8”。"
+ROSTER_CSV_HEADER = "第一行要是表头：日期,班次,姓名（或 date,shift,name），现在是“{text}”。"
+ROSTER_CSV_COLUMNS = "这一行只有 {n} 栏，要有 日期、班次、姓名。"
+ROSTER_CSV_BAD_DAY = "日期“{text}”不对，要写成 2026-12-01。"
+ROSTER_CSV_FAR = "日期“{text}”离今天超过一年。"
+ROSTER_CSV_BAD_SHIFT = "没有“{text}”这个班次（现有：{shifts}）。"
+ROSTER_CSV_NO_NAME = "姓名是空的。"
+ROSTER_CSV_UNKNOWN = "没有叫“{name}”的在职人员（先用 dutybot staff add 登记）。"
+ROSTER_CSV_AMBIGUOUS = "有 {count} 个人叫“{name}”（编号 {ids}），这一行的姓名请写编号。"
+ROSTER_CSV_EMPTY = "文件里没有排班（空文件或只有表头）。"
+ROSTER_CSV_LINE = "第 {line} 行：{message}"
+ROSTER_CSV_FAILED = "{file} 有 {count} 行不对，什么都没有导入。请改好后再导入："
+ROSTER_CSV_DONE = "已导入 {added} 条排班{span}，跳过重复 {dup} 条。"
+ROSTER_CSV_SPAN = "（{first} 至 {last}）"
+ROSTER_CLI_BAD_DAY = "没看懂日期“{text}”。可以写 今天、明天、2026-12-01 或 12-01。"
+ROSTER_CLI_NO_FILE = "找不到文件：{file}"
+# Deadlines (jobs/deadlines.py)
+DL_BEFORE = "【到期提醒】{kind} {number} 将于 {due} 到期（还有 {left}），请抓紧办理。\n状态：{status}，处理人：{assignee}\n内容：{what}"
+DL_OVERDUE = "【已超期】{kind} {number} 已超过办理时限（{due} 到期{days}）。\n状态：{status}，处理人：{assignee}\n内容：{what}"
+DL_OVERDUE_DAYS = "，已超期 {n} 天"
+DL_LEFT_HOURS = "{h}小时"
+DL_LEFT_HOURS_MINUTES = "{h}小时{m}分钟"
+DL_LEFT_MINUTES = "{m}分钟"
+DL_UNASSIGNED = "未指派"
+DL_BTN_SHOW = "查看"
+DL_NOTE_BEFORE = "到期提醒：{names}"
+DL_NOTE_OVERDUE = "超期督办：{names}"
+MG_EVENT.update({"due_reminded": "到期提醒", "overdue_reminded": "超期督办"})
+
+# --- Reminders (提醒; bot/core/timephrase.py, bot/core/handlers/reminders.py, jobs/reminders.py) ---
+
+# Time phrases
+TP_EMPTY = "请写上提醒时间和内容，例如：明天 09:00 提交月报。"
+TP_NOT_UNDERSTOOD = "没看懂提醒时间“{what}”。可以这样写：明天 09:00、下周一 8点半、每天 20:45、每周一三五 08:30、工作日 17:30、每月20号 09:00、半小时后。"
+TP_NEED_TIME = "“{what}”要写几点，例如：{what} 09:00。"
+TP_NEED_TIME_PERIOD = "“{what}”要写几点，例如：{what}3点。"
+TP_BAD_CLOCK = "时间“{what}”不对：小时是 0–23，分钟是 0–59（例如 20:45、晚上8点半）。"
+TP_BAD_DATE = "没有“{what}”这一天，请检查月份和日期。"
+TP_BAD_WEEKDAY = "没看懂星期几：“{what}”。请写周一到周日，例如：每周一、每周一三五、每周一至周五。"
+TP_BAD_MONTHLY = "每月几号？请写成“每月20号 09:00”这样（1 到 31 号），现在是“{what}”。"
+TP_PAST = "这个时间已经过去了（{when}）。"
+TP_PAST_TOMORROW = "要明天提醒，请写“明天 {time}”。"
+TP_TOO_FAR = "最多只能设一年以内的提醒，{when} 太远了。"
+TP_ZERO = "“{what}”要大于 0。"
+TP_NOTE_MONTH_END = "没有{day}号的月份不提醒。"
+
+# /remind
+RM_USAGE = """设提醒这样写：
+提醒 明天 09:00 提交月报
+提醒 每周一 08:30 安全例会
+提醒 半小时后 巡逻一圈
+经理还可以提醒别人：提醒 明天 09:00 @张三 提交月报（也可以 @保安、全体保安、@值班）"""
+RM_NEED_TEXT = "要提醒什么？请在时间后面写上内容，例如：提醒 {phrase} 提交月报。"
+RM_TEXT_TOO_LONG = "提醒内容请写短一些（{limit} 字以内）。"
+RM_ONLY_SELF = "您只能给自己设提醒（不写 @ 就是提醒自己）。要提醒别人，请找经理。"
+RM_UNKNOWN_NAME = "没有找到同事“{name}”。请写姓名，例如 @张三；也可以写 @保安、全体保安、@值班。"
+RM_SIMILAR_NAMES = "没有叫“{name}”的同事。您是不是要找：{names}？请写完整姓名。"
+RM_SAME_NAME = "有 {count} 位同事都叫“{name}”，没法区分。请联系管理员，或改用 @保安 这样的角色。"
+RM_TOO_MANY = "您已经设了 {count} 条提醒，最多 {limit} 条。请先发“取消提醒 编号”取消不需要的。"
+RM_SET = "已设提醒 #{id}：{when}，{to}：{text}"
+RM_SET_NEXT = "下次提醒：{next}。"
+RM_SET_FOOT = "取消请发“取消提醒 {id}”。"
+RM_TO_SELF = "提醒您"
+RM_TO = "提醒 {who}"
+RM_CONSOLE_NOTE = "注意：控制台身份收不到提醒。要看提醒效果，请用 --as 姓名 以登记的人员身份登录。"
+RM_ON_DUTY = "值班人员"
+RM_ROLE_ALL = "全体{role}"
+RM_NOBODY = "（没有人）"
+
+# /reminders
+RM_LIST_HEAD = "和您有关的提醒（{count} 条）："
+RM_LIST_ALL_HEAD = "全部提醒（{count} 条）："
+RM_LIST_NONE = "目前没有和您有关的提醒。设提醒：提醒 明天 09:00 提交月报"
+RM_LIST_LINE = "#{id} 下次 {next} · {schedule} · {to} · {text}"
+RM_LIST_MINE = "（我设的）"
+RM_LIST_BY = "（{who} 设）"
+RM_LIST_RULE = "（规章 {citation}）"
+RM_LIST_MORE = "……还有 {more} 条没列出。"
+RM_LIST_FOOT = "取消自己设的提醒：取消提醒 编号"
+RM_LIST_FOOT_MANAGER = "看全部提醒：提醒列表 全部"
+RM_NO_NEXT = "暂无"
+
+# /unremind
+RM_UNREMIND_USAGE = "请写上提醒编号，例如：取消提醒 12（发“我的提醒”查看编号）。"
+RM_UNREMIND_NOT_FOUND = "没有找到您设的提醒 #{id}。发“我的提醒”查看编号。"
+RM_UNREMIND_RULE = "提醒 #{id} 是规章制度的定时提醒，不能在聊天里取消；请管理员修改 seeds/reminders.toml。"
+RM_UNREMIND_DONE = "提醒 #{id} 已取消：{text}"
+RM_UNREMIND_ALREADY = "提醒 #{id} 已经取消或已经提醒过了。"
+
+# What the reminded people read
+RM_FIRE = "⏰ 提醒：{text}"
+RM_FIRE_RULE = "依据：{citation}"
+RM_FIRE_BY = "（{who} 设的提醒）"
+RM_FIRE_NOBODY = "⚠️ 定时提醒没有发出：没有找到要提醒的人（{to}）。\n内容：{text}"

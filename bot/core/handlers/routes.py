@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.dialogs import Step
-from bot.core.handlers import complaint, general, handover, manage, onboarding, report
+from bot.core.handlers import complaint, duty, general, handover, manage, onboarding, reminders, report
 from bot.core.router import Route
 
 ROUTES: dict[str, Route] = {
@@ -17,6 +17,8 @@ ROUTES: dict[str, Route] = {
     **complaint.ROUTES,
     **handover.ROUTES,
     **manage.ROUTES,
+    **duty.ROUTES,
+    **reminders.ROUTES,
 }
 
 DIALOGS: dict[str, Step] = {
