@@ -55,7 +55,6 @@ import logging
 import re
 import sys
 import threading
-import tomllib
 import unicodedata
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,6 +74,7 @@ from bot.core import texts, timephrase
 from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.timephrase import Once, Repeating, Trigger
+from bot.seedfile import TomlSyntaxError, parse_toml
 from bot.staff import ROLE_ALIASES
 from bot.storage.models import ROLES, Firing, Person, Reminder, ShiftAssignment
 from jobs import runtime
@@ -149,30 +149,9 @@ class Seeds:
     groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
 
 
-_SECTION = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
-_TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 _RULE_KEYS = ("key", "when", "who", "text", "rule", "enabled")
 _GROUP_KEYS = ("name", "roles", "names")
 
-
-def _key_lines(raw: str) -> dict[tuple[str, int, str], int]:
-    """(section, index within an array of tables, key) → line; a header is stored under key ""."""
-    where: dict[tuple[str, int, str], int] = {}
-    counts: dict[str, int] = {}
-    section, index = "", 0
-    for number, line in enumerate(raw.splitlines(), start=1):
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            index = counts.get(section, 0)
-            counts[section] = index + 1
-            where[(section, index, "")] = number
-            continue
-        key = _KEY.match(line)
-        if key:
-            where.setdefault((section, index, key.group(1)), number)
-    return where
 
 
 def parse_seeds(
@@ -194,18 +173,15 @@ def parse_seeds(
         problems.append(SeedProblem(file, line, message))
 
     try:
-        data: dict[str, Any] = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        m = _TOML_LINE.search(str(err))
-        near = f"（第 {m.group(2)} 列附近）" if m else ""
-        problem(int(m.group(1)) if m else 0,
+        seed = parse_toml(raw)
+    except TomlSyntaxError as err:
+        near = f"（第 {err.column} 列附近）" if err.column else ""
+        problem(err.line,
                 f"写法不对{near}：文字要用英文双引号括起来（when = \"每天 20:45\"），"
                 "表头写成 [[reminder]] 或 [group.名称]。")
         return None, problems
-    lines = _key_lines(raw)
-
-    def line_of(section: str, key: str = "", index: int = 0) -> int:
-        return lines.get((section, index, key)) or lines.get((section, index, "")) or 0
+    data: dict[str, Any] = seed.data
+    line_of = seed.line_of
 
     for key in data:
         if key not in ("reminder", "group"):

@@ -51,7 +51,6 @@ import logging
 import re
 import sys
 import threading
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -66,6 +65,7 @@ from sqlalchemy.orm import Session
 from bot.core import escalation, texts
 from bot.core.context import Ctx
 from bot.core.messages import Button
+from bot.seedfile import TomlSyntaxError, parse_toml
 from bot.storage.models import Firing, Handover, Person, ShiftAssignment, WelfareCheck
 from jobs import runtime
 from retrieval.lexicon import SeedError, SeedProblem
@@ -184,30 +184,9 @@ DEFAULT_CONFIG = ShiftConfig(
     defaults=Shift("", "", time(0), time(0)),
 )
 
-_SECTION = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
-_TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
-
-def _key_lines(raw: str) -> dict[tuple[str, int, str], int]:
-    """(section, index within an array of tables, key) → line; a header is stored under key ""."""
-    where: dict[tuple[str, int, str], int] = {}
-    counts: dict[str, int] = {}
-    section, index = "", 0
-    for number, line in enumerate(raw.splitlines(), start=1):
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            index = counts.get(section, 0)
-            counts[section] = index + 1
-            where[(section, index, "")] = number
-            continue
-        key = _KEY.match(line)
-        if key:
-            where.setdefault((section, index, key.group(1)), number)
-    return where
 
 
 def parse_shifts(raw: str, file: str) -> tuple[ShiftConfig | None, list[SeedProblem]]:
@@ -218,18 +197,15 @@ def parse_shifts(raw: str, file: str) -> tuple[ShiftConfig | None, list[SeedProb
         problems.append(SeedProblem(file, line, message))
 
     try:
-        data: dict[str, Any] = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        m = _TOML_LINE.search(str(err))
-        near = f"（第 {m.group(2)} 列附近）" if m else ""
-        problem(int(m.group(1)) if m else 0,
+        seed = parse_toml(raw)
+    except TomlSyntaxError as err:
+        near = f"（第 {err.column} 列附近）" if err.column else ""
+        problem(err.line,
                 f"写法不对{near}：时间和名称要用英文双引号括起来（start = \"08:00\"、name = \"白班\"），"
                 "分钟数只写数字，表头写成 [defaults] 和 [[shift]]。")
         return None, problems
-    lines = _key_lines(raw)
-
-    def line_of(section: str, key: str = "", index: int = 0) -> int:
-        return lines.get((section, index, key)) or lines.get((section, index, "")) or 0
+    data: dict[str, Any] = seed.data
+    line_of = seed.line_of
 
     for key in data:
         if key not in ("defaults", "shift"):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from typing import Any
 import chinese_calendar
 from chinese_calendar import constants as _cc_constants
 
+from bot.seedfile import TomlSyntaxError, parse_toml
 from retrieval.lexicon import SeedProblem
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def parse_holidays(raw: str, file: str) -> tuple[dict[date, bool], list[SeedProb
     problems: list[SeedProblem] = []
 
     def problem(line: int, message: str) -> None:
-        problems.append(SeedProblem(file, line, f"第 {line} 行：{message}"))
+        problems.append(SeedProblem(file, line, message))
 
     for number, line in enumerate(raw.splitlines(), start=1):
         content = _COMMENT.sub("", unicodedata.normalize("NFKC", line.replace("\ufeff", ""))).strip()
@@ -225,7 +225,7 @@ def _decode(path: Path) -> tuple[str | None, list[SeedProblem]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        return None, [SeedProblem(str(path), line, f"第 {line} 行：不是 UTF-8 编码，请另存为 UTF-8 文本。")]
+        return None, [SeedProblem(str(path), line, "不是 UTF-8 编码，请另存为 UTF-8 文本。")]
 
 
 def read_holidays(path: Path) -> tuple[dict[date, bool], list[SeedProblem]]:
@@ -261,29 +261,8 @@ DEFAULT_RULES = ComplaintRules(
     other="其他",
 )
 
-_SECTION = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
-_TOML_LINE = re.compile(r"line (\d+)")
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
-
-def _key_lines(raw: str) -> dict[tuple[str, int, str], int]:
-    """(section, index within an array of tables, key) → line; a header is stored under key ""."""
-    where: dict[tuple[str, int, str], int] = {}
-    counts: dict[str, int] = {}
-    section, index = "", 0
-    for number, line in enumerate(raw.splitlines(), start=1):
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            index = counts.get(section, 0)
-            counts[section] = index + 1
-            where[(section, index, "")] = number
-            continue
-        key = _KEY.match(line)
-        if key:
-            where.setdefault((section, index, key.group(1)), number)
-    return where
 
 
 def parse_rules(raw: str, file: str) -> tuple[ComplaintRules | None, list[SeedProblem]]:
@@ -291,19 +270,16 @@ def parse_rules(raw: str, file: str) -> tuple[ComplaintRules | None, list[SeedPr
     problems: list[SeedProblem] = []
 
     def problem(line: int, message: str) -> None:
-        problems.append(SeedProblem(file, line, (f"第 {line} 行：" if line else "") + message))
+        problems.append(SeedProblem(file, line, message))
 
     try:
-        data: dict[str, Any] = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        m = _TOML_LINE.search(str(err))
-        line = int(m.group(1)) if m else 0
+        seed = parse_toml(raw)
+    except TomlSyntaxError as err:
+        line = err.line
         problem(line, f"写法不对，请检查等号、引号和方括号（{err}）。")
         return None, problems
-    lines = _key_lines(raw)
-
-    def line_of(section: str, key: str = "", index: int = 0) -> int:
-        return lines.get((section, index, key)) or lines.get((section, index, "")) or 0
+    data: dict[str, Any] = seed.data
+    line_of = seed.line_of
 
     for key in data:
         if key not in ("end_of_day", "other", "category"):

@@ -106,7 +106,7 @@ def _lines(path: Path, problems: list[SeedProblem]) -> list[tuple[int, str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         bad = raw[: err.start].count(b"\n") + 1
-        problems.append(SeedProblem(str(path), bad, f"第 {bad} 行：不是 UTF-8 编码，请用 UTF-8 另存此文件。"))
+        problems.append(SeedProblem(str(path), bad, f"不是 UTF-8 编码，请用 UTF-8 另存此文件。"))
         return []
     out: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -129,7 +129,7 @@ def _parse_userdict(path: Path, problems: list[SeedProblem]) -> list[UserWord]:
         parts = _fields(content)
         if not parts:
             continue
-        where = f"第 {number} 行："
+        where = ""
         if len(parts) > 3 or (len(parts) >= 2 and not parts[1].isascii()):
             problems.append(SeedProblem(
                 str(path), number,
@@ -161,7 +161,7 @@ def _parse_stopwords(path: Path, problems: list[SeedProblem]) -> dict[str, int]:
         parts = _fields(content)
         if len(parts) != 1:
             problems.append(SeedProblem(
-                str(path), number, f"第 {number} 行：每行只写一个词，词语中间不能有空格，现在是“{content}”。"
+                str(path), number, f"每行只写一个词，词语中间不能有空格，现在是“{content}”。"
             ))
             continue
         words.setdefault(parts[0], number)
@@ -173,7 +173,7 @@ def _parse_synonyms(path: Path, problems: list[SeedProblem]) -> dict[str, tuple[
     mapping: dict[str, tuple[str, int]] = {}
     for number, content in _lines(path, problems):
         group = list(dict.fromkeys(_fields(content)))  # a word repeated within its own group is harmless
-        where = f"第 {number} 行："
+        where = ""
         if len(group) < 2:
             problems.append(SeedProblem(
                 str(path), number,
@@ -204,6 +204,6 @@ def _check_overlap(
         if word in synonyms:
             problems.append(SeedProblem(
                 str(folder / STOPWORDS), line,
-                f"第 {line} 行：“{word}”也写在同义词第 {synonyms[word][1]} 行，"
+                f"“{word}”也写在同义词第 {synonyms[word][1]} 行，"
                 "停用词会被忽略，请从其中一个文件删掉。",
             ))

@@ -20,9 +20,7 @@ step never sends it twice. The scheduler (jobs/escalation.py) finds due records 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +35,7 @@ from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.messages import Button
 from bot.core.records import log_event
+from bot.seedfile import TomlSyntaxError, parse_toml
 from bot.storage.models import Person, Record, RecordEvent
 from retrieval.lexicon import SeedError, SeedProblem
 
@@ -83,31 +82,7 @@ DEFAULT_CHAIN = Chain(
     complaint_top_level=1,
 )
 
-_SECTION = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_-]+)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
-_TOML_LINE = re.compile(r"at line (\d+), column (\d+)")
 
-
-def _key_lines(raw: str) -> dict[tuple[str, int, str], int]:
-    """Line numbers of headers and keys: (section, index within an array of tables, key) → line.
-
-    The header itself is stored under key "". Top-level keys are under section "".
-    """
-    where: dict[tuple[str, int, str], int] = {}
-    counts: dict[str, int] = {}
-    section, index = "", 0
-    for number, line in enumerate(raw.splitlines(), start=1):
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            index = counts.get(section, 0)
-            counts[section] = index + 1
-            where[(section, index, "")] = number
-            continue
-        key = _KEY.match(line)
-        if key:
-            where.setdefault((section, index, key.group(1)), number)
-    return where
 
 
 def parse_chain(raw: str, file: str) -> tuple[Chain | None, list[SeedProblem]]:
@@ -121,18 +96,15 @@ def parse_chain(raw: str, file: str) -> tuple[Chain | None, list[SeedProblem]]:
         problems.append(SeedProblem(file, line, message))
 
     try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        m = _TOML_LINE.search(str(err))
-        near = f"（第 {m.group(2)} 列附近）" if m else ""
-        problem(int(m.group(1)) if m else 0,
+        seed = parse_toml(raw)
+    except TomlSyntaxError as err:
+        near = f"（第 {err.column} 列附近）" if err.column else ""
+        problem(err.line,
                 f"写法不对{near}：文字要用英文双引号括起来（name = \"班长\"），分钟数只写数字"
                 "（wait_minutes = 15），表头写成 [[level]]、[top]、[complaint]。")
         return None, problems
-    lines = _key_lines(raw)
-
-    def line_of(section: str, key: str = "", index: int = 0) -> int:
-        return lines.get((section, index, key)) or lines.get((section, index, "")) or 0
+    data = seed.data
+    line_of = seed.line_of
 
     for key in data:
         if key not in ("level", "top", "complaint"):

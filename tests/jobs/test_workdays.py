@@ -134,7 +134,7 @@ def test_holiday_file_problems_carry_line_numbers() -> None:
     )
     overrides, problems = parse_holidays(raw, "holidays.txt")
     assert [p.line for p in problems] == [2, 3, 4, 5, 6]
-    assert all(p.message.startswith(f"第 {p.line} 行：") for p in problems)
+    assert all(p.line > 0 and not p.message.startswith("第") for p in problems)
     assert "第 1 行" in problems[-1].message
     # the good lines still count
     assert overrides == {date(2027, 1, 1): False, date(2027, 5, 1): False}
@@ -178,7 +178,7 @@ def test_rules_toml_syntax_error_has_its_line() -> None:
     assert rules is None
     assert len(problems) == 1
     assert problems[0].line == 9
-    assert problems[0].message.startswith("第 9 行：写法不对")
+    assert problems[0].line == 9 and problems[0].message.startswith("写法不对")
 
 
 def test_rules_semantic_problems_have_their_lines() -> None:

@@ -53,7 +53,7 @@ def test_bad_frequency(tmp_path: Path) -> None:
     folder = write(tmp_path, userdict="顶岗\n\n睡岗 abc\n脱岗 0\n")
     problems = check_lexicon(folder)
     assert [p.line for p in problems] == [3, 4]
-    assert problems[0].message == "第 3 行：词频必须是正整数，现在是“abc”。"
+    assert (problems[0].line, problems[0].message) == (3, "词频必须是正整数，现在是“abc”。")
     assert problems[0].file.endswith("userdict.txt")
     assert "“0”" in problems[1].message
 
@@ -79,7 +79,7 @@ def test_synonym_group_of_one_word(tmp_path: Path) -> None:
 def test_word_in_two_synonym_groups(tmp_path: Path) -> None:
     p = only(check_lexicon(write(tmp_path, synonyms="吸烟 抽烟\n盗窃 偷\n抽烟 点烟\n")))
     assert p.line == 3
-    assert p.message == "第 3 行：“抽烟”已经在第 1 行的同义词组里，一个词只能属于一组。"
+    assert (p.line, p.message) == (3, "“抽烟”已经在第 1 行的同义词组里，一个词只能属于一组。")
 
 
 def test_word_in_two_groups_after_normalisation(tmp_path: Path) -> None:
