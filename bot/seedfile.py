@@ -3,10 +3,19 @@ problem can be reported to the admin by line ("escalation.toml 第 12 行：…"
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from retrieval.lexicon import SeedProblem
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SECTION = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
@@ -60,3 +69,45 @@ def _key_lines(raw: str) -> dict[tuple[str, int, str], int]:
         if key:
             where.setdefault((section, index, key.group(1)), number)
     return where
+
+
+class LiveSeed(Generic[T]):
+    """A seed file read again whenever it changes on disk (mtime and size), so an admin's edit
+    applies without a restart. A broken or missing file never stops the bot: the last good value (or
+    the built-in default) stays in force and the problems are logged; `dutybot seeds check` shows
+    them to the admin."""
+
+    def __init__(self, what: str, read: Callable[[Path], tuple[T | None, list[SeedProblem]]], default: T):
+        self._what = what
+        self._read = read
+        self._default = default
+        self._lock = threading.Lock()
+        self._cache: dict[Path, tuple[tuple[int, int], T]] = {}
+
+    def get(self, path: Path) -> T:
+        stamp = _stamp(path)
+        with self._lock:
+            cached = self._cache.get(path)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            value, problems = self._read(path)
+            if value is None:
+                value = cached[1] if cached is not None else self._default
+                log.error("%s %s unusable, keeping %s: %s", self._what, path,
+                          "the last good version" if cached else "the default", _summary(problems))
+            elif problems:
+                log.warning("%s %s: %s line(s) skipped: %s", self._what, path, len(problems), _summary(problems))
+            self._cache[path] = (stamp, value)
+            return value
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _summary(problems: list[SeedProblem]) -> str:
+    return "; ".join(f"{p.line}: {p.message}" for p in problems)

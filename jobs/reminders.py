@@ -54,7 +54,6 @@ import argparse
 import logging
 import re
 import sys
-import threading
 import unicodedata
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,7 +73,7 @@ from bot.core import texts, timephrase
 from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.timephrase import Once, Repeating, Trigger
-from bot.seedfile import TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
 from bot.staff import ROLE_ALIASES
 from bot.storage.models import ROLES, Firing, Person, Reminder, ShiftAssignment
 from jobs import runtime
@@ -370,37 +369,17 @@ def check_reminders(seeds_dir: Path, timezone: str = "Asia/Shanghai") -> list[Se
     return read_seeds(seeds_dir, ZoneInfo(timezone), datetime.now(UTC))[1]
 
 
-@dataclass
-class _GroupCache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: dict[Path, tuple[tuple[int, int], Mapping[str, Group]]] = field(default_factory=dict)
+def _read_groups(path: Path) -> tuple[Mapping[str, Group] | None, list[SeedProblem]]:
+    seeds, problems = read_seeds(path.parent, ZoneInfo("UTC"), datetime.now(UTC), check_citations=False)
+    return (seeds.groups if seeds is not None else None), problems
 
 
-_groups_cache = _GroupCache()
+_GROUPS: LiveSeed[Mapping[str, Group]] = LiveSeed("reminder groups", _read_groups, MappingProxyType({}))
 
 
 def groups_of(seeds_dir: Path) -> Mapping[str, Group]:
-    """The groups now in the seeds file (re-read when it changes; a broken file keeps the last good
-    groups, and no file means none)."""
-    path = seeds_dir / FILE_NAME
-    try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (0, 0)
-    with _groups_cache.lock:
-        cached = _groups_cache.entries.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        seeds, problems = read_seeds(seeds_dir, ZoneInfo("UTC"), datetime.now(UTC), check_citations=False)
-        if seeds is None:
-            log.error("%s unusable, keeping %s groups: %s", path, "the last good" if cached else "no",
-                      "; ".join(f"{p.line}: {p.message}" for p in problems))
-            groups = cached[1] if cached is not None else MappingProxyType({})
-        else:
-            groups = seeds.groups
-        _groups_cache.entries[path] = (stamp, groups)
-        return groups
+    """The groups now in the seeds file (re-read when it changes; no file means none)."""
+    return _GROUPS.get(seeds_dir / FILE_NAME)
 
 
 # ---------------------------------------------------------------------------------------------

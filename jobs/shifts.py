@@ -50,7 +50,6 @@ import io
 import logging
 import re
 import sys
-import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -65,7 +64,7 @@ from sqlalchemy.orm import Session
 from bot.core import escalation, texts
 from bot.core.context import Ctx
 from bot.core.messages import Button
-from bot.seedfile import TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
 from bot.storage.models import Firing, Handover, Person, ShiftAssignment, WelfareCheck
 from jobs import runtime
 from retrieval.lexicon import SeedError, SeedProblem
@@ -339,32 +338,12 @@ def read_config(path: Path) -> ShiftConfig:
     return config
 
 
-_cache: dict[Path, tuple[tuple[int, int], ShiftConfig]] = {}
-_cache_lock = threading.Lock()
+_CONFIG: LiveSeed[ShiftConfig] = LiveSeed("shifts", _read, DEFAULT_CONFIG)
 
 
 def load_config(seeds_dir: Path | None = None) -> ShiftConfig:
-    """The shifts in force: the seed file, re-read when it changes. A broken or missing file never
-    stops the duty tick: the last good version (or the built-in default) stays and the problem is
-    logged; `dutybot seeds check` shows it to the admin."""
-    path = (seeds_dir or DEFAULT_SEEDS_DIR) / FILE_NAME
-    try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (0, 0)
-    with _cache_lock:
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        config, problems = _read(path)
-        if config is None:
-            config = cached[1] if cached is not None else DEFAULT_CONFIG
-            log.error("shifts %s unusable, keeping %s: %s", path,
-                      "the last good ones" if cached else "the defaults",
-                      "; ".join(f"{p.line}: {p.message}" for p in problems))
-        _cache[path] = (stamp, config)
-        return config
+    """The shifts in force (the seed file, re-read when it changes; see LiveSeed)."""
+    return _CONFIG.get((seeds_dir or DEFAULT_SEEDS_DIR) / FILE_NAME)
 
 
 def config_of(ctx: Ctx) -> ShiftConfig:

@@ -35,7 +35,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from types import MappingProxyType
@@ -44,7 +44,7 @@ from typing import Any
 import chinese_calendar
 from chinese_calendar import constants as _cc_constants
 
-from bot.seedfile import TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
 from retrieval.lexicon import SeedProblem
 
 log = logging.getLogger(__name__)
@@ -356,57 +356,23 @@ def check_workday_seeds(seeds_dir: Path) -> list[SeedProblem]:
 # Cached loading: the files are re-read when they change; a broken file never stops filing.
 
 
-@dataclass
-class _Cache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    rules: dict[Path, tuple[tuple[int, int], ComplaintRules]] = field(default_factory=dict)
-    calendars: dict[Path, tuple[tuple[int, int], WorkCalendar]] = field(default_factory=dict)
+def _read_calendar(path: Path) -> tuple[WorkCalendar, list[SeedProblem]]:
+    overrides, problems = read_holidays(path)  # bad lines are skipped, the good ones still count
+    return WorkCalendar(overrides), problems
 
 
-_cache = _Cache()
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        stat = path.stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
+_RULES: LiveSeed[ComplaintRules] = LiveSeed("complaint rules", read_rules, DEFAULT_RULES)
+_CALENDAR: LiveSeed[WorkCalendar] = LiveSeed("holidays", _read_calendar, WorkCalendar({}))
 
 
 def load_rules(seeds_dir: Path | None = None) -> ComplaintRules:
-    """The complaint rules in force; a broken or missing file keeps the last good (or built-in) ones."""
-    path = (seeds_dir or DEFAULT_SEEDS_DIR) / COMPLAINTS_FILE
-    stamp = _stamp(path)
-    with _cache.lock:
-        cached = _cache.rules.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        rules, problems = read_rules(path)
-        if rules is None:
-            rules = cached[1] if cached is not None else DEFAULT_RULES
-            log.error("complaint rules %s unusable, keeping %s: %s", path,
-                      "the last good ones" if cached else "the defaults",
-                      "; ".join(f"{p.line}: {p.message}" for p in problems))
-        _cache.rules[path] = (stamp, rules)
-        return rules
+    """The complaint rules in force (re-read when the file changes; see LiveSeed)."""
+    return _RULES.get((seeds_dir or DEFAULT_SEEDS_DIR) / COMPLAINTS_FILE)
 
 
 def calendar_for(seeds_dir: Path | None = None) -> WorkCalendar:
     """The working-day calendar with the seeds' holidays.txt (bad lines skipped and logged)."""
-    path = (seeds_dir or DEFAULT_SEEDS_DIR) / HOLIDAYS_FILE
-    stamp = _stamp(path)
-    with _cache.lock:
-        cached = _cache.calendars.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        overrides, problems = read_holidays(path)
-        if problems:
-            log.error("%s: %s line(s) skipped: %s", path, len(problems),
-                      "; ".join(p.message for p in problems))
-        calendar = WorkCalendar(overrides)
-        _cache.calendars[path] = (stamp, calendar)
-        return calendar
+    return _CALENDAR.get((seeds_dir or DEFAULT_SEEDS_DIR) / HOLIDAYS_FILE)
 
 
 def categories(seeds_dir: Path | None = None) -> list[str]:

@@ -106,7 +106,7 @@ def _lines(path: Path, problems: list[SeedProblem]) -> list[tuple[int, str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         bad = raw[: err.start].count(b"\n") + 1
-        problems.append(SeedProblem(str(path), bad, f"不是 UTF-8 编码，请用 UTF-8 另存此文件。"))
+        problems.append(SeedProblem(str(path), bad, "不是 UTF-8 编码，请用 UTF-8 另存此文件。"))
         return []
     out: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):

@@ -20,7 +20,6 @@ step never sends it twice. The scheduler (jobs/escalation.py) finds due records 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +34,7 @@ from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.messages import Button
 from bot.core.records import log_event
-from bot.seedfile import TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
 from bot.storage.models import Person, Record, RecordEvent
 from retrieval.lexicon import SeedError, SeedProblem
 
@@ -212,35 +211,12 @@ def _read(path: Path) -> tuple[Chain | None, list[SeedProblem]]:
     return parse_chain(raw, str(path))
 
 
-_cache: dict[Path, tuple[tuple[int, int], Chain]] = {}
-_cache_lock = threading.Lock()
+_CHAIN: LiveSeed[Chain] = LiveSeed("escalation chain", _read, DEFAULT_CHAIN)
 
 
 def chain_of(ctx: Ctx) -> Chain:
-    """The chain now in force: the seed file, re-read when it changes.
-
-    A broken or missing file never stops escalation: the last good version (or the built-in default
-    chain) stays in force and the problem is logged; `dutybot seeds check` shows it to the admin.
-    """
-    path = ctx.services.settings.seeds_dir / FILE_NAME
-    try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (0, 0)
-    with _cache_lock:
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        chain, problems = _read(path)
-        if chain is None:
-            fallback = cached[1] if cached is not None else DEFAULT_CHAIN
-            log.error("escalation chain %s unusable, keeping %s: %s", path,
-                      "the last good one" if cached else "the default",
-                      "; ".join(f"{p.line}: {p.message}" for p in problems))
-            chain = fallback
-        _cache[path] = (stamp, chain)
-        return chain
+    """The chain now in force (the seed file, re-read when it changes; see LiveSeed)."""
+    return _CHAIN.get(ctx.services.settings.seeds_dir / FILE_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
