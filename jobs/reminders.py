@@ -833,10 +833,17 @@ def cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = No
             result = load_rules(sessions, settings.seeds_dir, tz, now)
             print("\n".join(reload_lines(result)), file=out)
         else:
+            if not _rules_loaded(sessions):  # the bot never ran here: show the seeds' schedules too
+                load_rules(sessions, settings.seeds_dir, tz, now)
             print("\n".join(list_lines(sessions, settings.seeds_dir, tz, now)), file=out)
         return 0
     finally:
         engine.dispose()
+
+
+def _rules_loaded(sessions: sessionmaker[Session]) -> bool:
+    with sessions() as session:
+        return session.scalar(select(Reminder.id).where(Reminder.kind == "rule").limit(1)) is not None
 
 
 def reload_lines(result: LoadResult) -> list[str]:
