@@ -236,8 +236,17 @@ def is_pending(record: Record) -> bool:
     return record.acked_at is None and record.status == "new"
 
 
-def start(ctx: Ctx, record: Record) -> None:
-    """Tell the first people about a new record (in the filer's transaction) and set the next step."""
+def start(ctx: Ctx, record: Record) -> int:
+    """Tell the first people about a new record (in the filer's transaction) and set the next step.
+
+    Returns how many people were told, so the filer's reply never claims a notification that did not
+    happen (e.g. nobody registered yet)."""
+    before = len(ctx.notifications)
+    _start(ctx, record)
+    return len(ctx.notifications) - before
+
+
+def _start(ctx: Ctx, record: Record) -> None:
     chain = chain_of(ctx)
     staffed = _staffed(ctx.session, chain.levels_for(record.kind))
     if not staffed:

@@ -230,9 +230,9 @@ def _file(ctx: Ctx, *, what: str, customer: str | None, contact: str | None, cat
     record = records.create(ctx.session, kind="complaint", author=ctx.person, content=what, now=ctx.now,
                             local_now=ctx.local_now, customer=customer, contact=contact, category=category,
                             due_at=due)
-    escalation.start(ctx, record)
+    told = escalation.start(ctx, record)
     ctx.reply(texts.CMP_FILED.format(number=record.number, category=category, due=due_text(ctx, due),
-                                     what=preview(what)))
+                                     told=texts.CMP_TOLD if told else texts.NOBODY_TOLD, what=preview(what)))
 
 
 ROUTES: dict[str, Route] = {"complain": Route(complain, roles=COMPLAIN_ROLES)}

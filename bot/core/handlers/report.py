@@ -438,9 +438,9 @@ def _file(ctx: Ctx, *, what: str, where: str | None, urgent: bool, media: list[l
                             local_now=ctx.local_now, urgent=urgent, location=where)
     for kind, channel, ref in media:
         records.attach(ctx.session, record, kind, channel, ref, ctx.now)
-    escalation.start(ctx, record)
+    told = escalation.start(ctx, record)
     lines = [texts.REP_FILED.format(number=record.number, urgent=texts.REP_FILED_URGENT if urgent else "",
-                                    what=preview(what))]
+                                    told=texts.REP_TOLD if told else texts.NOBODY_TOLD, what=preview(what))]
     if media:
         lines.append(texts.REP_FILED_ATTACHMENTS.format(attachments=_describe(media)))
     rule = rule_line(ctx, what)
