@@ -482,11 +482,12 @@ def _cli_add(session: Session, args: argparse.Namespace, settings: Settings) -> 
 def _level_lines(level: int, settings: Settings) -> list[str]:
     """The level as the admin knows it (its name in seeds/escalation.toml), and a warning when the
     chain has no such level."""
-    try:
-        from bot.core.escalation import FILE_NAME, load_chain
+    from bot.core.escalation import FILE_NAME, load_chain
+    from retrieval.lexicon import SeedError
 
+    try:
         chain = load_chain(settings.seeds_dir / FILE_NAME)
-    except Exception:  # a broken file is reported by `dutybot seeds check`; the person is stored anyway
+    except SeedError:  # a broken file is reported by `dutybot seeds check`; the person is stored anyway
         return [f"上报级别：{level}（1 = 最先通知）"]
     names = {lv.number: lv.name for lv in chain.levels}
     if level in names:

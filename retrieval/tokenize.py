@@ -8,11 +8,11 @@ whole and can then be mapped to its group's canonical word.
 from __future__ import annotations
 
 import hashlib
+import logging
 import marshal
 import math
 import os
 import re
-import logging
 import tempfile
 import unicodedata
 from array import array

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Counter, Person, Record, RecordAttachment, RecordEvent
@@ -49,7 +50,7 @@ def next_number(session: Session, kind: str, local_day: datetime) -> str:
             with session.begin_nested():
                 session.add(Counter(key=key, value=1))
             bumped = 1
-        except Exception:  # another filer created the row first: take the next value after theirs
+        except IntegrityError:  # another filer created the row first: take the next value after theirs
             bumped = session.execute(
                 update(Counter).where(Counter.key == key).values(value=Counter.value + 1)
                 .returning(Counter.value)

@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.outbox import UNREACHABLE
 from bot.core import dialogs, identity, texts
 from bot.core.commands import parse
 from bot.core.context import Ctx
 from bot.core.messages import Inbound, Outbound
 from bot.core.services import Services
+from bot.outbox import UNREACHABLE
 from bot.storage.models import SeenInbound
 
 log = logging.getLogger(__name__)
