@@ -160,13 +160,13 @@ def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.reminders import cli
+    from jobs.reminder_list import cli
 
     return cli(args, settings)
 
 
 def _cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.shifts import cli
+    from jobs.roster import cli
 
     return cli(args, settings)
 

@@ -11,8 +11,8 @@ def check_seeds(seeds_dir: Path) -> list[SeedProblem]:
     if not seeds_dir.is_dir():
         return [SeedProblem(str(seeds_dir), 0, "找不到 seeds 文件夹，请检查 SEEDS_DIR 设置。")]
     from bot.core.escalation import FILE_NAME, check_escalation
-    from jobs.reminders import check_reminders
-    from jobs.shifts import check_shifts
+    from jobs.reminder_seeds import check_reminders
+    from jobs.shift_config import check_shifts
     from jobs.workdays import check_workday_seeds
 
     return (check_regulations(seeds_dir / "regulations") + check_lexicon(seeds_dir / "lexicon")

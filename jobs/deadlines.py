@@ -5,7 +5,7 @@ The due time itself is computed when the record is filed, in Chinese working day
 ("jobs.deadlines:tick", every minute) only acts on it, with the clock injected:
 
 - before: `REMIND_BEFORE` (2 hours) before the due time — 15:30 for a complaint due at 17:30 — the
-  assignee is reminded, or, while nobody is assigned, the managers (`jobs.shifts.managers_to_tell`:
+  assignee is reminded, or, while nobody is assigned, the managers (`jobs.roster.managers_to_tell`:
   the first staffed level of the escalation chain). Not sent when the record was filed inside that
   window (the filer has just been told the due time), nor once the due time has passed (the overdue
   escalation takes over; a reminder sent after the fact would be wrong);
@@ -38,7 +38,7 @@ from bot.core.messages import Button
 from bot.core.records import OPEN_STATUSES, log_event
 from bot.storage.models import Firing, Person, Record
 from jobs import runtime
-from jobs.shifts import managers_to_tell
+from jobs.roster import managers_to_tell
 from jobs.workdays import calendar_for
 
 if TYPE_CHECKING:

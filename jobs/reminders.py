@@ -31,64 +31,48 @@ was there already, this run is a duplicate (a second scheduler, a re-added job) 
 The scheduled time is the trigger's latest firing at or before now, so a late run claims the same
 key as a punctual one. Notifications also carry per-person dedupe keys.
 
-Audience (`recipients`), at the scheduled time, never inactive people or console identities:
-  {"role": "guard"} or {"role": ["guard", "clerk"]}  — the people of those roles;
-  {"on_duty": true}   — the people on a shift at that moment (jobs.shifts.on_duty: ShiftAssignment
-                        rows with starts_at ≤ t < ends_at);
-  {"group": "managers"} — a group of seeds/reminders.toml (`[group.managers]` with `roles` and/or
-                        `names`), sent to each member. When the Telegram and WeCom channels exist, a
-                        group will also be able to name its group chat (a WeCom group robot webhook,
-                        a Telegram group chat id): that goes in `_group_members`/`fire_at`, which then
-                        sends one message to the chat instead of one to each member.
-  {"person_ids": [3, 7]} — those people.
-Keys combine (union). Nobody to tell → the admins are told that the reminder went to nobody.
-
 Working days: a `工作日` reminder fires daily and `fire_at` skips a day that is not a Chinese
 working day (jobs.workdays: chinese-calendar + seeds/holidays.txt), so holidays are skipped and
 make-up working Saturdays (调休) are not.
+
+Elsewhere: jobs.reminder_seeds reads and checks seeds/reminders.toml (rule schedules, groups);
+jobs.reminder_audience says who a reminder goes to; jobs.reminder_list computes next runs and runs
+`dutybot reminders list|reload`.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import re
-import sys
-import unicodedata
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core import texts, timephrase
 from bot.core.context import Ctx
-from bot.core.identity import ROLE_NAMES
 from bot.core.timephrase import Once, Repeating, Trigger
-from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
-from bot.staff import ROLE_ALIASES
-from bot.storage.models import ROLES, Firing, Person, Reminder, ShiftAssignment
+from bot.storage.models import Firing, Person, Reminder
 from jobs import runtime
-from retrieval.lexicon import SeedError, SeedProblem
+from jobs.reminder_audience import describe_audience, recipients
+from jobs.reminder_seeds import FILE_NAME, Group, groups_of, read_seeds
+from retrieval.lexicon import SeedError
 
 if TYPE_CHECKING:
     from apscheduler.events import JobExecutionEvent
     from apscheduler.schedulers.base import BaseScheduler
 
     from bot.app import App
-    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "reminders.toml"
 FIRE_REF = "jobs.reminders:fire"
 SYNC_REF = "jobs.reminders:sync"
 MISSED_REF = "jobs.reminders:missed"
@@ -98,11 +82,6 @@ SYNC_EVERY_SECONDS = 30
 # A reminder missed while the bot was down for less than this fires once after the restart; an
 # older one is skipped (a 20:45 "close the gate" reminder at midnight helps nobody).
 GRACE_SECONDS = 30 * 60
-MAX_TEXT = 200
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-ON_DUTY_WORDS = frozenset({"on_duty", "值班", "值班人员", "当班", "当班人员"})
-# What may be written for a role (besides the role's own name): the staff command's words, and 门卫.
-ROLE_WORDS = {**ROLE_ALIASES, "门卫": "guard"}
 
 
 def job_id(reminder_id: int) -> str:
@@ -111,275 +90,6 @@ def job_id(reminder_id: int) -> str:
 
 def firing_key(reminder_id: int, scheduled: datetime) -> str:
     return f"{JOB_PREFIX}{reminder_id}@{scheduled.astimezone(UTC).replace(microsecond=0).isoformat()}"
-
-
-def parse_role(word: str) -> str | None:
-    value = unicodedata.normalize("NFKC", word).strip()
-    role = ROLE_WORDS.get(value, value.lower())
-    return role if role in ROLES else None
-
-
-# ---------------------------------------------------------------------------------------------
-# seeds/reminders.toml
-
-
-@dataclass(frozen=True)
-class Group:
-    key: str
-    name: str  # what people read ("经理")
-    roles: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    key: str
-    when: str
-    trigger: Repeating
-    audience: Mapping[str, Any]
-    text: str
-    citation: str
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Seeds:
-    rules: tuple[RuleSpec, ...] = ()
-    groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
-
-
-_RULE_KEYS = ("key", "when", "who", "text", "rule", "enabled")
-_GROUP_KEYS = ("name", "roles", "names")
-
-
-
-def parse_seeds(
-    raw: str,
-    file: str,
-    *,
-    tz: ZoneInfo,
-    now: datetime,
-    find_citation: Any = None,
-) -> tuple[Seeds | None, list[SeedProblem]]:
-    """The rule schedules and groups in `raw`, or None with every problem found.
-
-    `find_citation(ref) -> bool` says whether a citation names a clause of the corpus (None: not
-    checked). Messages do not repeat the line number (`SeedProblem.line` carries it).
-    """
-    problems: list[SeedProblem] = []
-
-    def problem(line: int, message: str) -> None:
-        problems.append(SeedProblem(file, line, message))
-
-    try:
-        seed = parse_toml(raw)
-    except TomlSyntaxError as err:
-        near = f"（第 {err.column} 列附近）" if err.column else ""
-        problem(err.line,
-                f"写法不对{near}：文字要用英文双引号括起来（when = \"每天 20:45\"），"
-                "表头写成 [[reminder]] 或 [group.名称]。")
-        return None, problems
-    data: dict[str, Any] = seed.data
-    line_of = seed.line_of
-
-    for key in data:
-        if key not in ("reminder", "group"):
-            problem(line_of(key) or line_of("", key), f"不认识的设置“{key}”（只能有 [[reminder]] 和 [group.名称]）。")
-
-    groups: dict[str, Group] = {}
-    raw_groups = data.get("group", {})
-    if not isinstance(raw_groups, dict):
-        problem(line_of("group"), "分组要写成 [group.名称] 表，例如 [group.managers]。")
-        raw_groups = {}
-    for gkey, entry in raw_groups.items():
-        section = f"group.{gkey}"
-        header = line_of(section)
-        if not isinstance(entry, dict):
-            problem(header, f"分组“{gkey}”要写成 [group.{gkey}] 表。")
-            continue
-        if not KEY_PATTERN.match(gkey):
-            problem(header, f"分组名“{gkey}”只能用小写英文字母、数字、- 和 _，例如 managers。")
-            continue
-        for key in entry:
-            if key not in _GROUP_KEYS:
-                problem(line_of(section, key),
-                        f"不认识的设置“{key}”（分组只有 name、roles、names；企业微信群、Telegram 群等接入渠道后再加）。")
-        roles: list[str] = []
-        raw_roles = entry.get("roles", [])
-        if isinstance(raw_roles, str):
-            raw_roles = [raw_roles]
-        if not isinstance(raw_roles, list):
-            problem(line_of(section, "roles"), "roles 要写成列表，例如 roles = [\"manager\", \"admin\"]。")
-            raw_roles = []
-        for word in raw_roles:
-            role = parse_role(word) if isinstance(word, str) else None
-            if role is None:
-                problem(line_of(section, "roles"),
-                        f"没有“{word}”这个角色（可用：guard 保安、clerk 客服、manager 经理、admin 管理员）。")
-            elif role not in roles:
-                roles.append(role)
-        names = entry.get("names", [])
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
-            problem(line_of(section, "names"), "names 要写成姓名列表，例如 names = [\"张三\", \"李四\"]。")
-            names = []
-        if not roles and not names:
-            problem(header, f"分组“{gkey}”没有成员：请写 roles（角色）或 names（姓名）。")
-            continue
-        name = entry.get("name", gkey)
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 20:
-            problem(line_of(section, "name"), "name 要写 1 到 20 个字，例如 name = \"经理\"。")
-            continue
-        groups[gkey] = Group(gkey, name.strip(), tuple(roles), tuple(n.strip() for n in names))
-
-    rules: list[RuleSpec] = []
-    keys: dict[str, int] = {}
-    entries = data.get("reminder", [])
-    if not isinstance(entries, list):
-        problem(line_of("reminder"), "每条定时提醒要写成 [[reminder]] 表。")
-        entries = []
-    for i, entry in enumerate(entries):
-        header = line_of("reminder", index=i)
-        if not isinstance(entry, dict):
-            problem(header, "每条定时提醒要写成 [[reminder]] 表。")
-            continue
-        for key in entry:
-            if key not in _RULE_KEYS:
-                problem(line_of("reminder", key, i),
-                        f"不认识的设置“{key}”（每条提醒有 key、when、who、text、rule，可选 enabled）。")
-        missing = [key for key in ("key", "when", "who", "text", "rule") if key not in entry]
-        if missing:
-            problem(header, f"这条提醒缺少 {'、'.join(missing)}。")
-            continue
-        key, when, who, text, rule = (entry[k] for k in ("key", "when", "who", "text", "rule"))
-        ok = True
-        if not isinstance(key, str) or not KEY_PATTERN.match(key):
-            problem(line_of("reminder", "key", i),
-                    f"key 只能用小写英文字母、数字、- 和 _（例如 gate-close），现在是“{key}”。")
-            ok = False
-        elif key in keys:
-            problem(line_of("reminder", "key", i), f"key“{key}”和第 {keys[key]} 行重复了。")
-            ok = False
-        else:
-            keys[key] = line_of("reminder", "key", i)
-        trigger: Repeating | None = None
-        if not isinstance(when, str) or not when.strip():
-            problem(line_of("reminder", "when", i), "when 要写提醒时间，例如 when = \"每天 20:45\"。")
-            ok = False
-        else:
-            try:
-                parsed = timephrase.parse(when, now, tz)
-            except timephrase.TimePhraseError as err:
-                problem(line_of("reminder", "when", i), f"when“{when}”：{err.message}")
-                ok = False
-            else:
-                if not isinstance(parsed.trigger, Repeating):
-                    problem(line_of("reminder", "when", i),
-                            f"when“{when}”只提醒一次；定时提醒要写重复的时间，例如 每天 20:45、每周一 08:30、"
-                            "工作日 17:30、每月20号 09:00。")
-                    ok = False
-                elif parsed.message:
-                    problem(line_of("reminder", "when", i),
-                            f"when 里只写时间，“{parsed.message}”请写到 text 里。")
-                    ok = False
-                else:
-                    trigger = parsed.trigger
-        audience = _audience_of(who, groups, raw_groups)
-        if audience is None:
-            problem(line_of("reminder", "who", i),
-                    f"who“{who}”不对：写 \"on_duty\"（值班人员）、\"role:guard\"（某个角色，也可写 role:保安）"
-                    "或 \"group:managers\"（下面 [group.…] 定义的分组）。")
-            ok = False
-        if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_TEXT:
-            problem(line_of("reminder", "text", i), f"text 要写 1 到 {MAX_TEXT} 个字的提醒内容。")
-            ok = False
-        if not isinstance(rule, str) or not rule.strip():
-            problem(line_of("reminder", "rule", i), "rule 要写依据的条款，例如 rule = \"《更夫守则》十、\"。")
-            ok = False
-        elif find_citation is not None and not find_citation(rule.strip()):
-            problem(line_of("reminder", "rule", i),
-                    f"规章制度里找不到条款“{rule}”。请写成《文件名》加条号，例如《更夫守则》十、"
-                    "（可以用 dutybot corpus show 查）。")
-            ok = False
-        enabled = entry.get("enabled", True)
-        if not isinstance(enabled, bool):
-            problem(line_of("reminder", "enabled", i), "enabled 只能写 true 或 false。")
-            ok = False
-        if ok and trigger is not None and audience is not None:
-            rules.append(RuleSpec(key, when.strip(), trigger, MappingProxyType(audience), text.strip(),
-                                  rule.strip(), enabled))
-    if problems:
-        return None, sorted(problems, key=lambda p: p.line)
-    return Seeds(tuple(rules), MappingProxyType(groups)), []
-
-
-def _audience_of(who: Any, groups: Mapping[str, Group], raw_groups: Mapping[str, Any]) -> dict[str, Any] | None:
-    """who = "on_duty" | "role:guard" (role:保安, or just 保安) | "group:managers" (or just managers)."""
-    if not isinstance(who, str):
-        return None
-    value = unicodedata.normalize("NFKC", who).strip()
-    kind, sep, rest = value.partition(":")
-    if not sep:
-        kind, rest = "", value
-    kind, rest = kind.strip().lower(), rest.strip()
-    if kind in ("", "on_duty") and (rest in ON_DUTY_WORDS or kind == "on_duty" and not rest):
-        return {"on_duty": True}
-    if kind in ("", "role"):
-        role = parse_role(rest)
-        if role is not None:
-            return {"role": role}
-    if kind in ("", "group") and (rest in groups or rest in raw_groups):
-        return {"group": rest}
-    return None
-
-
-def _citation_finder(seeds_dir: Path) -> Any:
-    """A `find_citation` over the corpus in seeds_dir/regulations; None when it cannot be read (that
-    problem is reported by the regulations check)."""
-    try:
-        from retrieval.corpus import find_clauses, load_corpus
-
-        docs = load_corpus(seeds_dir / "regulations")
-    except Exception:
-        log.exception("regulations unreadable; rule citations not checked")
-        return None
-    if not docs:
-        return None
-    return lambda ref: bool(find_clauses(docs, ref))
-
-
-def read_seeds(seeds_dir: Path, tz: ZoneInfo, now: datetime, *, check_citations: bool = True
-               ) -> tuple[Seeds | None, list[SeedProblem]]:
-    path = seeds_dir / FILE_NAME
-    if not path.is_file():
-        return None, [SeedProblem(str(path), 0, "找不到定时提醒设置文件 reminders.toml。")]
-    data = path.read_bytes()
-    try:
-        raw = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        return None, [SeedProblem(str(path), line, "不是 UTF-8 编码，请另存为 UTF-8 文本。")]
-    finder = _citation_finder(seeds_dir) if check_citations else None
-    return parse_seeds(raw, str(path), tz=tz, now=now, find_citation=finder)
-
-
-def check_reminders(seeds_dir: Path, timezone: str = "Asia/Shanghai") -> list[SeedProblem]:
-    """Every problem of seeds/reminders.toml (`dutybot seeds check`); empty when it is fine."""
-    return read_seeds(seeds_dir, ZoneInfo(timezone), datetime.now(UTC))[1]
-
-
-def _read_groups(path: Path) -> tuple[Mapping[str, Group] | None, list[SeedProblem]]:
-    seeds, problems = read_seeds(path.parent, ZoneInfo("UTC"), datetime.now(UTC), check_citations=False)
-    return (seeds.groups if seeds is not None else None), problems
-
-
-_GROUPS: LiveSeed[Mapping[str, Group]] = LiveSeed("reminder groups", _read_groups, MappingProxyType({}))
-
-
-def groups_of(seeds_dir: Path) -> Mapping[str, Group]:
-    """The groups now in the seeds file (re-read when it changes; no file means none)."""
-    return _GROUPS.get(seeds_dir / FILE_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,123 +136,6 @@ def load_rules(sessions: sessionmaker[Session], seeds_dir: Path, tz: ZoneInfo, n
                 row.active = False
                 deactivated.append(str(key))
     return LoadResult(tuple(added), tuple(updated), tuple(deactivated), unchanged)
-
-
-# ---------------------------------------------------------------------------------------------
-# Audience
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value is False:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def on_duty(session: Session, at: datetime) -> list[Person]:
-    """The people on a shift at `at`: jobs.shifts.on_duty when it is there, else the roster query."""
-    try:
-        from jobs.shifts import on_duty as shifts_on_duty
-    except ImportError:
-        shifts_on_duty = None
-    if shifts_on_duty is not None:
-        return list(shifts_on_duty(session, at))
-    return list(session.scalars(
-        select(Person).join(ShiftAssignment, ShiftAssignment.person_id == Person.id)
-        .where(ShiftAssignment.starts_at <= at, ShiftAssignment.ends_at > at,
-               Person.active.is_(True), Person.is_console.is_(False))
-        .order_by(Person.id).distinct()
-    ).all())
-
-
-def _group_members(session: Session, group: Group) -> list[Person]:
-    """A group's members, each told on their own channel. (A group chat — WeCom robot, Telegram
-    group — will be addressed here once the channels exist.)"""
-    clauses = []
-    if group.roles:
-        clauses.append(Person.role.in_(group.roles))
-    if group.names:
-        clauses.append(Person.name.in_(group.names))
-    return list(session.scalars(
-        select(Person).where(or_(*clauses), Person.active.is_(True), Person.is_console.is_(False))
-        .order_by(Person.id)
-    ).all())
-
-
-def recipients(session: Session, audience: Mapping[str, Any], at: datetime,
-               groups: Mapping[str, Group]) -> list[Person]:
-    """Who receives a reminder fired for time `at`: active people, never console identities."""
-    people: dict[int, Person] = {}
-
-    def add(found: Iterable[Person]) -> None:
-        for person in found:
-            if person.active and not person.is_console:
-                people.setdefault(person.id, person)
-
-    roles = [r for r in _as_list(audience.get("role")) if r in ROLES]
-    if roles:
-        add(session.scalars(select(Person).where(Person.role.in_(roles), Person.active.is_(True),
-                                                 Person.is_console.is_(False)).order_by(Person.id)))
-    if audience.get("on_duty"):
-        add(on_duty(session, at))
-    for key in _as_list(audience.get("group")):
-        group = groups.get(key)
-        if group is None:
-            log.error("reminder audience names group %r, which seeds/%s does not define", key, FILE_NAME)
-            continue
-        add(_group_members(session, group))
-    ids = [i for i in _as_list(audience.get("person_ids")) if isinstance(i, int)]
-    if ids:
-        add(session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
-    return sorted(people.values(), key=lambda p: p.id)
-
-
-def describe_audience(session: Session, audience: Mapping[str, Any], groups: Mapping[str, Group],
-                      *, me: Person | None = None) -> str:
-    """"值班人员", "全体保安", "经理", "张三、李四" — or "您" when it is only `me`."""
-    parts: list[str] = []
-    if audience.get("on_duty"):
-        parts.append(texts.RM_ON_DUTY)
-    for role in _as_list(audience.get("role")):
-        parts.append(texts.RM_ROLE_ALL.format(role=ROLE_NAMES.get(role, role)))
-    for key in _as_list(audience.get("group")):
-        group = groups.get(key)
-        parts.append(group.name if group else key)
-    ids = [i for i in _as_list(audience.get("person_ids")) if isinstance(i, int)]
-    if ids:
-        if me is not None and ids == [me.id] and not parts:
-            return "您"
-        names = {pid: name for pid, name in session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))}
-        parts.extend(names.get(i, f"#{i}") for i in ids)
-    return "、".join(parts) or texts.RM_NOBODY
-
-
-def concerns(person: Person, reminder: Reminder, groups: Mapping[str, Group], *, on_roster: bool) -> bool:
-    """Does a reminder concern this person: set by them, or addressed to them, their role, a group
-    they are in, or the people on duty (guards, and anyone with a shift on the roster)?"""
-    if reminder.created_by == person.id:
-        return True
-    audience = reminder.audience or {}
-    if person.id in _as_list(audience.get("person_ids")) or person.role in _as_list(audience.get("role")):
-        return True
-    if audience.get("on_duty") and (on_roster or person.role == "guard"):
-        return True
-    for key in _as_list(audience.get("group")):
-        group = groups.get(key)
-        if group is not None and (person.role in group.roles or person.name in group.names):
-            return True
-    return False
-
-
-def upcoming(reminder: Reminder, now: datetime, tz: ZoneInfo, is_workday: Any = None) -> datetime | None:
-    """The reminder's next run (a one-off one still pending: its own time, even if just past)."""
-    try:
-        trigger = timephrase.from_dict(reminder.trigger)
-    except (ValueError, KeyError, TypeError):
-        log.error("reminder %s has an unreadable trigger %r", reminder.id, reminder.trigger)
-        return None
-    if isinstance(trigger, Once):
-        return trigger.at
-    return timephrase.next_fire(trigger, now, tz, is_workday)
 
 
 def workday_test(seeds_dir: Path) -> Any:
@@ -810,84 +403,3 @@ def missed(reminder_id: int, run_time: str) -> None:
             reminder.active = False
             log.warning("one-off reminder %s (%r) due at %s was missed; deactivated", reminder_id,
                         reminder.text[:40], run_time)
-
-
-# ---------------------------------------------------------------------------------------------
-# `dutybot reminders list|reload`
-
-
-def cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = None,
-        now: datetime | None = None) -> int:
-    """Run `dutybot reminders list|reload`. A broken seeds file raises SeedError (printed by main)."""
-    from bot.storage.db import make_engine, session_factory, upgrade
-
-    out = out or sys.stdout
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    now = now or datetime.now(UTC)
-    tz = ZoneInfo(settings.timezone)
-    engine = make_engine(settings.db_url)
-    try:
-        upgrade(engine)
-        sessions = session_factory(engine)
-        if args.reminders_command == "reload":
-            result = load_rules(sessions, settings.seeds_dir, tz, now)
-            print("\n".join(reload_lines(result)), file=out)
-        else:
-            if not _rules_loaded(sessions):  # the bot never ran here: show the seeds' schedules too
-                load_rules(sessions, settings.seeds_dir, tz, now)
-            print("\n".join(list_lines(sessions, settings.seeds_dir, tz, now)), file=out)
-        return 0
-    finally:
-        engine.dispose()
-
-
-def _rules_loaded(sessions: sessionmaker[Session]) -> bool:
-    with sessions() as session:
-        return session.scalar(select(Reminder.id).where(Reminder.kind == "rule").limit(1)) is not None
-
-
-def reload_lines(result: LoadResult) -> list[str]:
-    summary = (f"已重新读取 {FILE_NAME}：新增 {len(result.added)} 条，更新 {len(result.updated)} 条，"
-               f"停用 {len(result.deactivated)} 条，未变 {result.unchanged} 条。")
-    lines = [summary]
-    for label, keys in (("新增", result.added), ("更新", result.updated), ("停用", result.deactivated)):
-        if keys:
-            lines.append(f"  {label}：{'、'.join(keys)}")
-    lines.append(f"运行中的机器人会在 {SYNC_EVERY_SECONDS} 秒内按新的设置提醒。")
-    return lines
-
-
-def list_lines(sessions: sessionmaker[Session], seeds_dir: Path, tz: ZoneInfo, now: datetime) -> list[str]:
-    """Every active reminder with its next run time (computed from the trigger), soonest first."""
-    from bot.core.lifecycle import local_time
-
-    is_workday = workday_test(seeds_dir)
-    groups = groups_of(seeds_dir)
-    with sessions() as session:
-        rows = session.scalars(select(Reminder).where(Reminder.active.is_(True)).order_by(Reminder.id)).all()
-        if not rows:
-            return ["没有生效的提醒。规章定时提醒在 seeds/reminders.toml，改完运行 dutybot reminders reload。"]
-        far = datetime.max.replace(tzinfo=UTC)
-        timed = sorted(((upcoming(r, now, tz, is_workday), r) for r in rows),
-                       key=lambda item: (item[0] or far, item[1].id))
-        creators = {pid: name for pid, name in session.execute(select(Person.id, Person.name))}
-        lines = [f"生效的提醒 {len(rows)} 条（时间为 {tz.key} 本地时间）："]
-        for when, r in timed:
-            trigger_text = _schedule_text(r, tz, now)
-            next_text = local_time(when, tz, now) if when is not None else texts.RM_NO_NEXT
-            if when is not None and when < now:
-                next_text += "（已过，等待补发或作废）"
-            origin = (f"规章 {r.rule_key}" if r.kind == "rule"
-                      else f"临时，{creators.get(r.created_by or 0, '?')} 设")
-            to = describe_audience(session, r.audience or {}, groups)
-            lines.append(f"#{r.id}  下次 {next_text}  [{trigger_text}]  {origin}  → {to}")
-            lines.append(f"      {r.text}" + (f"  （依据 {r.citation}）" if r.citation else ""))
-        return lines
-
-
-def _schedule_text(reminder: Reminder, tz: ZoneInfo, now: datetime) -> str:
-    try:
-        return timephrase.describe(timephrase.from_dict(reminder.trigger), tz, now)
-    except (ValueError, KeyError, TypeError):
-        return reminder.schedule
-

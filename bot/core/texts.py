@@ -290,7 +290,7 @@ HO_FILED = "交接班已记录（{when}）。\n{open}"
 HO_FILED_NOTIFIED = "已通知经理：{names}。"
 HO_NOTIFY = "【交接班】{who}　{when}\n{content}\n\n{open}"
 
-# --- Duty: shifts, roster, check-in, welfare checks, deadlines (jobs/shifts.py, jobs/deadlines.py, handlers/duty.py) ---
+# --- Duty: shifts, roster, check-in, welfare checks, deadlines (jobs/shifts.py, jobs/roster.py, jobs/deadlines.py, handlers/duty.py) ---
 DUTY_CITE_LATE = "《值班人员管理规定》三、不准迟到、早退，不准脱岗、睡岗、串岗和擅自找人顶岗。"
 DUTY_CITE_HANDOVER = "《值班人员管理规定》一、认真填写交接班记录，交班时要交清本班发生的问题。"
 DUTY_LATE_NOTE = "\n（系统延迟补发：本应 {when} 发出）"

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.storage.models import Account, ShiftAssignment
-from jobs import shifts
-from jobs.shifts import import_roster, load_config
+from jobs import roster
+from jobs.roster import import_roster
+from jobs.shift_config import load_config
 from tests.bot.test_escalation import add_person
 from tests.conftest import SEEDS
 from tests.support import Clock, RecordingChannel, say
@@ -36,7 +37,7 @@ def tell(app: App, name: str, text: str) -> str:
 def add_namesake(app: App, name: str, tag: str) -> int:
     """A second person with the same name (their own account)."""
     with app.services.sessions.begin() as session:
-        person = shifts.Person(name=name, role="guard")
+        person = roster.Person(name=name, role="guard")
         session.add(person)
         session.flush()
         session.add(Account(person_id=person.id, channel="test", external_id=f"u-{name}-{tag}",
@@ -103,13 +104,13 @@ def test_console_identities_never_appear_in_the_roster(
     # … and, written straight to the table, still never shown.
     config = load_config(SEEDS)
     with app.services.sessions.begin() as session:
-        console = session.get(shifts.Person, desk["console"])
-        guard = session.get(shifts.Person, desk["guard"])
+        console = session.get(roster.Person, desk["console"])
+        guard = session.get(roster.Person, desk["guard"])
         assert console is not None and guard is not None
         day_shift = config.get("day")
         assert day_shift is not None
-        shifts.add_assignment(session, console, day_shift, date(2026, 11, 27), SH, clock.now)
-        shifts.add_assignment(session, guard, day_shift, date(2026, 11, 27), SH, clock.now)
+        roster.add_assignment(session, console, day_shift, date(2026, 11, 27), SH, clock.now)
+        roster.add_assignment(session, guard, day_shift, date(2026, 11, 27), SH, clock.now)
     shown = tell(app, GUARD, "排班")
     assert "控制台" not in shown and GUARD in shown
 
@@ -135,7 +136,7 @@ def test_roster_mistakes_get_clear_replies_and_store_nothing(
     assert roster_rows(app) == []
     # The number settles a clash of names.
     with app.services.sessions() as session:
-        ids = session.scalars(select(shifts.Person.id).where(shifts.Person.name == "王强")).all()
+        ids = session.scalars(select(roster.Person.id).where(roster.Person.name == "王强")).all()
     assert "已排班" in tell(app, "李班长", f"排班 2026-12-01 白班 {ids[1]}")
     assert roster_rows(app) == [("王强", "day", date(2026, 12, 1))]
 
@@ -191,7 +192,7 @@ def cli(app: App, clock: Clock, *argv: str) -> tuple[int, str, str]:
     else:
         args = argparse.Namespace(roster_command="show", day=argv[1] if len(argv) > 1 else None)
     out, err = io.StringIO(), io.StringIO()
-    code = shifts.cli(args, app.settings, out=out, err=err, now=clock.now)
+    code = roster.cli(args, app.settings, out=out, err=err, now=clock.now)
     return code, out.getvalue(), err.getvalue()
 
 

@@ -23,17 +23,16 @@ from bot.core.services import system_clock
 from bot.core.timephrase import Once, parse, to_dict
 from bot.seedcheck import check_seeds
 from bot.storage.models import Firing, OutboxMessage, Person, Reminder, ShiftAssignment
-from jobs import reminders
+from jobs import reminder_audience, reminder_seeds, reminders
+from jobs.reminder_list import cli, list_lines
+from jobs.reminder_seeds import parse_seeds
 from jobs.reminders import (
     FIRE_REF,
     JOB_PREFIX,
     LoadResult,
-    cli,
     fire_at,
     job_id,
-    list_lines,
     load_rules,
-    parse_seeds,
     sync_jobs,
 )
 from jobs.scheduler import build_scheduler, start_jobs, stop
@@ -135,8 +134,8 @@ def staff(app: App) -> dict[str, int]:
 
 
 def test_the_shipped_rule_schedules_are_valid_and_cite_real_clauses() -> None:
-    assert [p for p in check_seeds(SEEDS) if p.file.endswith(reminders.FILE_NAME)] == []
-    seeds, problems = reminders.read_seeds(SEEDS, SH, datetime.now(UTC))
+    assert [p for p in check_seeds(SEEDS) if p.file.endswith(reminder_seeds.FILE_NAME)] == []
+    seeds, problems = reminder_seeds.read_seeds(SEEDS, SH, datetime.now(UTC))
     assert problems == [] and seeds is not None
     by_key = {r.key: r for r in seeds.rules}
     gate = by_key["gate-close"]
@@ -228,10 +227,10 @@ def test_toml_syntax_errors_are_reported() -> None:
 def test_seeds_check_reports_a_citation_that_matches_nothing(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
-    path = seeds / reminders.FILE_NAME
+    path = seeds / reminder_seeds.FILE_NAME
     path.write_text(path.read_text(encoding="utf-8").replace("《更夫守则》十、", "《更夫守则》四十、"),
                     encoding="utf-8")
-    problems = [p for p in check_seeds(seeds) if p.file.endswith(reminders.FILE_NAME)]
+    problems = [p for p in check_seeds(seeds) if p.file.endswith(reminder_seeds.FILE_NAME)]
     assert len(problems) == 1 and "四十" in problems[0].message and problems[0].line > 0
 
 
@@ -246,7 +245,7 @@ def test_rules_load_and_reload_by_key(app: App, clock: Clock, tmp_path: Path) ->
     # The admin edits the file: one time changed, one removed, one paused, one added.
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
-    path = seeds / reminders.FILE_NAME
+    path = seeds / reminder_seeds.FILE_NAME
     raw = path.read_text(encoding="utf-8")
     raw = raw.replace('when = "每天 20:45"', 'when = "每天 20:40"')
     raw = raw.replace('key = "process-check-report"', 'key = "process-check-report"\nenabled = false')
@@ -635,5 +634,5 @@ def test_inactive_people_are_not_reminded(app: App, staff: dict[str, int]) -> No
     with app.services.sessions.begin() as session:
         session.get(Person, staff["guard2"]).active = False
     with app.services.sessions() as session:
-        people = reminders.recipients(session, {"role": "guard"}, local(2026, 11, 27, 12, 0), {})
+        people = reminder_audience.recipients(session, {"role": "guard"}, local(2026, 11, 27, 12, 0), {})
     assert [p.name for p in people] == ["张保安"]

@@ -17,18 +17,10 @@ from bot.app import App, build_app
 from bot.seedcheck import check_seeds
 from bot.storage.models import Firing, OutboxMessage, ShiftAssignment, WelfareCheck
 from jobs import shifts
-from jobs.shifts import (
-    DEFAULT_CONFIG,
-    Shift,
-    add_assignment,
-    check_shifts,
-    load_config,
-    on_duty,
-    parse_day,
-    parse_shifts,
-    read_config,
-    run_due,
-)
+from jobs.roster import add_assignment, on_duty
+from jobs.shift_config import DEFAULT_CONFIG, Shift, check_shifts, load_config, parse_shifts, read_config
+from jobs.shift_days import parse_day
+from jobs.shifts import run_due
 from tests.bot.test_escalation import add_person, told
 from tests.conftest import SEEDS
 from tests.support import Clock, RecordingChannel, deliver, say

@@ -11,7 +11,7 @@
   person's exact name or, when names clash, their number (编号). Console identities never appear.
   Adding several people is all-or-nothing: any unknown name and nothing is stored.
 
-Dates: 今天/明天/后天, 周六/下周一, 2026-12-01, 12-01 or 12月1日 (jobs.shifts.parse_day).
+Dates: 今天/明天/后天, 周六/下周一, 2026-12-01, 12-01 or 12月1日 (jobs.shift_days.parse_day).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from bot.core.lifecycle import is_manager
 from bot.core.messages import Button
 from bot.core.router import Route
 from bot.storage.models import Person, ShiftAssignment, WelfareCheck
-from jobs import shifts
-from jobs.shifts import Shift, ShiftConfig, clock_text, day_label, hours_of, minutes_between, shift_name
+from jobs import shift_config, shift_days, shifts
+from jobs.roster import MAX_DAYS_AHEAD, add_assignment, managers_to_tell, people_named, roster_lines
+from jobs.shift_config import Shift, ShiftConfig
+from jobs.shift_days import clock_text, day_label, hours_of, minutes_between, shift_name
 
 _NAME_SPLIT = re.compile(r"[\s、，,;；]+")
 SIMILAR_SHOWN = 5
@@ -41,7 +43,7 @@ SIMILAR_SHOWN = 5
 
 def checkin(ctx: Ctx, _args: str) -> None:
     assert ctx.person is not None
-    config = shifts.config_of(ctx)
+    config = shift_config.config_of(ctx)
     now = ctx.now
     today = ctx.local_now.date()
     rows = list(ctx.session.scalars(
@@ -87,7 +89,7 @@ def _check_in(ctx: Ctx, a: ShiftAssignment, config: ShiftConfig) -> None:
         # The managers heard "未签到" (not a skip decided for an assignment made too late): tell them.
         note = texts.DUTY_LATE_CHECKIN_NOTE.format(who=ctx.person.name, shift=shift_name(config, a),
                                                    hours=hours_of(a, ctx.tz), minutes=late)
-        for manager in shifts.managers_to_tell(ctx, exclude=[ctx.person.id]):
+        for manager in managers_to_tell(ctx, exclude=[ctx.person.id]):
             ctx.notify(manager, note, dedupe_key=f"shift:{a.id}:checked-in:{manager.id}")
         lines.append(texts.DUTY_CHECKED_IN_TOLD)
     ctx.reply("\n".join(lines))
@@ -118,7 +120,7 @@ def ok(ctx: Ctx, _args: str) -> None:
     ctx.reply(texts.DUTY_OK_LATE.format(time=now_text, asked=asked))
     if check.escalated_at is not None:
         note = texts.DUTY_OK_LATE_NOTE.format(who=ctx.person.name, time=now_text, asked=asked)
-        for manager in shifts.managers_to_tell(ctx, exclude=[ctx.person.id]):
+        for manager in managers_to_tell(ctx, exclude=[ctx.person.id]):
             ctx.notify(manager, note, dedupe_key=f"welfare-answered:{check.id}:{manager.id}")
 
 
@@ -128,19 +130,19 @@ def ok(ctx: Ctx, _args: str) -> None:
 
 def roster(ctx: Ctx, args: str) -> None:
     assert ctx.person is not None
-    config = shifts.config_of(ctx)
+    config = shift_config.config_of(ctx)
     today = ctx.local_now.date()
     words = [w for w in args.split() if w]
     if not words:
         _show(ctx, config, [today, today + timedelta(days=1)])
         return
-    if len(words) == 1 and (day := shifts.parse_day(words[0], today)) is not None:
+    if len(words) == 1 and (day := shift_days.parse_day(words[0], today)) is not None:
         _show(ctx, config, [day])
         return
     if not is_manager(ctx.person):
         ctx.reply(texts.DUTY_ROSTER_ONLY_MANAGERS)
         return
-    remove = words[0] in shifts.REMOVE_WORDS
+    remove = words[0] in shift_days.REMOVE_WORDS
     if remove:
         words = words[1:]
     parsed = _day_shift(ctx, config, words, today)
@@ -157,7 +159,7 @@ def roster(ctx: Ctx, args: str) -> None:
 
 
 def _show(ctx: Ctx, config: ShiftConfig, days: list[date]) -> None:
-    lines = [texts.DUTY_ROSTER_HEAD, *shifts.roster_lines(ctx.session, config, days, ctx.tz, ctx.now)]
+    lines = [texts.DUTY_ROSTER_HEAD, *roster_lines(ctx.session, config, days, ctx.tz, ctx.now)]
     if is_manager(ctx.person):
         lines.append(texts.DUTY_ROSTER_FOOT)
     ctx.reply("\n".join(lines))
@@ -171,9 +173,9 @@ def _day_shift(ctx: Ctx, config: ShiftConfig, words: list[str], today: date
         ctx.reply(usage)
         return None
     first, second = words[0], words[1]
-    day, shift = shifts.parse_day(first, today), config.find(second)
+    day, shift = shift_days.parse_day(first, today), config.find(second)
     if day is None or shift is None:
-        swapped_day, swapped_shift = shifts.parse_day(second, today), config.find(first)
+        swapped_day, swapped_shift = shift_days.parse_day(second, today), config.find(first)
         if swapped_day is not None and swapped_shift is not None:  # 夜班 明天 张三
             day, shift = swapped_day, swapped_shift
         elif day is not None:
@@ -208,7 +210,7 @@ def _people(ctx: Ctx, names: list[str], day: date, shift: Shift, today: date) ->
     found: list[Person] = []
     problems: list[str] = []
     for name in dict.fromkeys(names):
-        people, exact = shifts.people_named(ctx.session, name)
+        people, exact = people_named(ctx.session, name)
         if exact and len(people) == 1:
             if all(p.id != people[0].id for p in found):
                 found.append(people[0])
@@ -239,12 +241,12 @@ def _add(ctx: Ctx, day: date, shift: Shift, people: list[Person], today: date) -
     if ends_at <= ctx.now:
         ctx.reply(texts.DUTY_ROSTER_ENDED.format(day=label, shift=shift.name))
         return
-    if (day - today).days > shifts.MAX_DAYS_AHEAD:
+    if (day - today).days > MAX_DAYS_AHEAD:
         ctx.reply(texts.DUTY_ROSTER_TOO_FAR)
         return
     added, already = [], []
     for person in people:
-        row = shifts.add_assignment(ctx.session, person, shift, day, ctx.tz, ctx.now,
+        row = add_assignment(ctx.session, person, shift, day, ctx.tz, ctx.now,
                                     created_by=ctx.person.id)
         if row is None:
             already.append(person)

@@ -27,6 +27,7 @@ from bot.core.context import Ctx
 from bot.core.lifecycle import local_time, short
 from bot.core.router import Route
 from bot.storage.models import ROLES, Person, Reminder, ShiftAssignment
+from jobs import reminder_audience, reminder_list, reminder_seeds
 from jobs import reminders as jobs_reminders
 
 MANAGERS = frozenset({"manager", "admin"})
@@ -79,12 +80,12 @@ class _Audience:
 def _resolve(ctx: Ctx, mentions: list[str], audience: _Audience) -> tuple[str | None, str]:
     """Fill `audience` from the mentions. Returns (error reply or None, text to put before the
     message — what followed a name written without a space, "@张三提交月报")."""
-    groups = jobs_reminders.groups_of(ctx.services.settings.seeds_dir)
+    groups = reminder_seeds.groups_of(ctx.services.settings.seeds_dir)
     spill = ""
     for raw in mentions:
         word = raw.strip()
         if word.startswith("全体") and word != "全体" and word not in EVERYONE_WORDS:
-            role = jobs_reminders.parse_role(word.removeprefix("全体").removesuffix("人员"))
+            role = reminder_seeds.parse_role(word.removeprefix("全体").removesuffix("人员"))
             if role is None:
                 return texts.RM_UNKNOWN_NAME.format(name=word), ""
             _add(audience.roles, role)
@@ -93,10 +94,10 @@ def _resolve(ctx: Ctx, mentions: list[str], audience: _Audience) -> tuple[str | 
             for role in ROLES:
                 _add(audience.roles, role)
             continue
-        if word in jobs_reminders.ON_DUTY_WORDS:
+        if word in reminder_seeds.ON_DUTY_WORDS:
             audience.on_duty = True
             continue
-        role = jobs_reminders.parse_role(word)
+        role = reminder_seeds.parse_role(word)
         if role is not None:
             _add(audience.roles, role)
             continue
@@ -164,8 +165,8 @@ def remind(ctx: Ctx, args: str) -> None:
     if not message:
         ctx.reply(texts.RM_NEED_TEXT.format(phrase=phrase.phrase))
         return
-    if len(message) > jobs_reminders.MAX_TEXT:
-        ctx.reply(texts.RM_TEXT_TOO_LONG.format(limit=jobs_reminders.MAX_TEXT))
+    if len(message) > reminder_seeds.MAX_TEXT:
+        ctx.reply(texts.RM_TEXT_TOO_LONG.format(limit=reminder_seeds.MAX_TEXT))
         return
     if not audience.as_dict():
         audience.person_ids.append(me.id)
@@ -187,14 +188,14 @@ def remind(ctx: Ctx, args: str) -> None:
     ctx.session.flush()
     jobs_reminders.schedule_after_commit(ctx.session, reminder.id, phrase.trigger, ctx.tz)
 
-    groups = jobs_reminders.groups_of(ctx.services.settings.seeds_dir)
+    groups = reminder_seeds.groups_of(ctx.services.settings.seeds_dir)
     to = texts.RM_TO_SELF if self_only else texts.RM_TO.format(
-        who=jobs_reminders.describe_audience(ctx.session, reminder.audience, groups))
+        who=reminder_audience.describe_audience(ctx.session, reminder.audience, groups))
     lines = [texts.RM_SET.format(id=reminder.id, when=timephrase.describe(phrase.trigger, ctx.tz, ctx.now),
                                  to=to, text=message)]
     if isinstance(phrase.trigger, timephrase.Repeating):
-        upcoming = jobs_reminders.upcoming(reminder, ctx.now, ctx.tz,
-                                           jobs_reminders.workday_test(ctx.services.settings.seeds_dir))
+        upcoming = reminder_list.upcoming(reminder, ctx.now, ctx.tz,
+                                          jobs_reminders.workday_test(ctx.services.settings.seeds_dir))
         if upcoming is not None:
             lines.append(texts.RM_SET_NEXT.format(next=local_time(upcoming, ctx.tz, ctx.now)))
     if phrase.note:
@@ -210,19 +211,19 @@ def list_(ctx: Ctx, args: str) -> None:
     assert me is not None
     show_all = args.strip().lower() in ALL_WORDS and me.role in MANAGERS
     seeds_dir = ctx.services.settings.seeds_dir
-    groups = jobs_reminders.groups_of(seeds_dir)
+    groups = reminder_seeds.groups_of(seeds_dir)
     rows = ctx.session.scalars(select(Reminder).where(Reminder.active.is_(True)).order_by(Reminder.id)).all()
     on_roster = ctx.session.scalar(
         select(ShiftAssignment.id).where(ShiftAssignment.person_id == me.id, ShiftAssignment.ends_at > ctx.now)
         .limit(1)
     ) is not None
-    chosen = [r for r in rows if show_all or jobs_reminders.concerns(me, r, groups, on_roster=on_roster)]
+    chosen = [r for r in rows if show_all or reminder_audience.concerns(me, r, groups, on_roster=on_roster)]
     if not chosen:
         ctx.reply(texts.RM_LIST_NONE)
         return
     is_workday = jobs_reminders.workday_test(seeds_dir)
     far = ctx.now.replace(year=9999)
-    timed = sorted(((jobs_reminders.upcoming(r, ctx.now, ctx.tz, is_workday), r) for r in chosen),
+    timed = sorted(((reminder_list.upcoming(r, ctx.now, ctx.tz, is_workday), r) for r in chosen),
                    key=lambda item: (item[0] or far, item[1].id))
     creators = {p.id: p.name for p in ctx.session.scalars(
         select(Person).where(Person.id.in_({r.created_by for r in chosen if r.created_by}))).all()}
@@ -231,7 +232,7 @@ def list_(ctx: Ctx, args: str) -> None:
     for when, r in timed[:LIST_LIMIT]:
         trigger = timephrase.from_dict(r.trigger)
         schedule = "" if isinstance(trigger, timephrase.Once) else timephrase.describe(trigger, ctx.tz, ctx.now)
-        to = jobs_reminders.describe_audience(ctx.session, r.audience or {}, groups, me=me)
+        to = reminder_audience.describe_audience(ctx.session, r.audience or {}, groups, me=me)
         if r.kind == "rule":
             origin = texts.RM_LIST_RULE.format(citation=r.citation or r.rule_key)
         elif r.created_by == me.id:
