@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     reminders_sub.add_parser("list", help="列出所有生效的提醒（规章定时提醒和聊天里设的）及下次提醒时间")
     reminders_sub.add_parser("reload", help="重新读取 seeds/reminders.toml（运行中的机器人 30 秒内生效）")
 
+    unanswered = sub.add_parser("unanswered", help="questions no rule answered, most asked first")
+    unanswered.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    unanswered.add_argument("--limit", type=int, default=50, help="at most this many questions (default 50)")
+    unanswered.set_defaults(func=_cmd_unanswered)
+
     seeds = sub.add_parser("seeds", help="the admin-editable files in seeds/")
     seeds_sub = seeds.add_subparsers(dest="seeds_command", required=True)
     seeds_sub.add_parser("check", help="validate every file and report problems").set_defaults(
@@ -167,6 +172,12 @@ def _cmd_reminders(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.roster import cli
+
+    return cli(args, settings)
+
+
+def _cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.unanswered import cli
 
     return cli(args, settings)
 

@@ -345,3 +345,17 @@ class WelfareCheck(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UnansweredQuestion(Base):
+    """A question no rule answered, kept for the admin (`dutybot unanswered`): what staff ask in their
+    own words is what the synonyms and the user dictionary in seeds/lexicon should learn from."""
+
+    __tablename__ = "unanswered_question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), default=None)
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(32))

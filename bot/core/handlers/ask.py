@@ -42,15 +42,23 @@ def problem_with(question: str, max_chars: int) -> str | None:
 
 def answer_question(searcher: QuestionAnswerer, raw: str, *, k: int = 3, max_chars: int = 500) -> str:
     """The chat reply to a question: the best clause verbatim with its citation, or an honest no."""
+    return reply_to_question(searcher, raw, k=k, max_chars=max_chars)[0]
+
+
+def reply_to_question(
+    searcher: QuestionAnswerer, raw: str, *, k: int = 3, max_chars: int = 500
+) -> tuple[str, str | None]:
+    """The reply, and why the question was not answered (None when it was, "" when it was no
+    question at all — empty, emoji, too long — so there is nothing for an admin to learn from)."""
     question = clean_question(raw)
     problem = problem_with(question, max_chars)
     if problem:
-        return problem
+        return problem, ""
     answer = searcher.ask(question, k=k)
     if not answer.answered or not answer.hits:
         hint = texts.NO_RULE_HINT if _CJK.search(question) else texts.USE_CHINESE
-        return f"{texts.NO_RULE}{hint}"
-    return format_answer(answer)
+        return f"{texts.NO_RULE}{hint}", answer.reason or "no_match"
+    return format_answer(answer), None
 
 
 def format_answer(answer: Answer) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.core import texts
 from bot.core.context import Ctx
 from bot.core.handlers import report
-from bot.core.handlers.ask import answer_question
+from bot.core.handlers.ask import clean_question, reply_to_question
 from bot.core.identity import ROLE_NAMES
+from bot.storage.models import UnansweredQuestion
 
 
 def help_(ctx: Ctx, _args: str) -> None:
@@ -20,11 +21,15 @@ def ask(ctx: Ctx, question: str) -> None:
     if report.offer_report(ctx, question):  # an incident-like message or a captioned photo
         return
     settings = ctx.services.settings
-    ctx.reply(
-        answer_question(
-            ctx.services.searcher, question, k=settings.answer_hits, max_chars=settings.max_question_chars
-        )
+    reply, unanswered = reply_to_question(
+        ctx.services.searcher, question, k=settings.answer_hits, max_chars=settings.max_question_chars
     )
+    if unanswered:
+        ctx.session.add(UnansweredQuestion(
+            asked_at=ctx.now, person_id=ctx.person.id if ctx.person else None, channel=ctx.msg.channel,
+            text=clean_question(question)[:500], reason=unanswered,
+        ))
+    ctx.reply(reply)
 
 
 def whoami(ctx: Ctx, _args: str) -> None:
