@@ -15,11 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings
 from bot.storage.models import UnansweredQuestion
 
-REASONS = {"low_coverage": "没有条款覆盖问题的主要内容", "low_score": "匹配太弱", "no_match": "一个词都没匹配上",
-           "empty": "没有可用的词"}
+REASONS = {
+    "low_coverage": "没有条款覆盖问题的主要内容",
+    "low_score": "匹配太弱",
+    "no_match": "一个词都没匹配上",
+    "empty": "没有可用的词",
+}
 
 
-def most_asked(sessions: sessionmaker[Session], since: datetime, limit: int) -> list[tuple[str, int, datetime, str]]:
+def most_asked(
+    sessions: sessionmaker[Session], since: datetime, limit: int
+) -> list[tuple[str, int, datetime, str]]:
     """(question, times asked, last asked, reason of the last time), most asked first."""
     with sessions() as session:
         rows = session.execute(
@@ -54,5 +60,6 @@ def cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = No
     for text, n, last, reason in rows:
         local = last.astimezone(tz)
         print(f"{n:>4} 次  {local:%m-%d %H:%M}  {text}  （{REASONS.get(reason, reason)}）", file=out)
-    print("可以把员工的说法加进 seeds/lexicon/synonyms.txt（标准词在前），改完运行 dutybot seeds check。", file=out)
+    print("可以把员工的说法加进 seeds/lexicon/synonyms.txt（标准词在前），"
+          "改完运行 dutybot seeds check。", file=out)
     return 0
