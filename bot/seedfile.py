@@ -96,7 +96,8 @@ class LiveSeed(Generic[T]):
                 log.error("%s %s unusable, keeping %s: %s", self._what, path,
                           "the last good version" if cached else "the default", _summary(problems))
             elif problems:
-                log.warning("%s %s: %s line(s) skipped: %s", self._what, path, len(problems), _summary(problems))
+                log.warning("%s %s: %s line(s) skipped: %s", self._what, path, len(problems),
+                            _summary(problems))
             self._cache[path] = (stamp, value)
             return value
 
@@ -111,3 +112,21 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 def _summary(problems: list[SeedProblem]) -> str:
     return "; ".join(f"{p.line}: {p.message}" for p in problems)
+
+
+def read_toml_seed(
+    raw: str, file: str, *, top_keys: tuple[str, ...], top_keys_text: str, syntax_hint: str
+) -> tuple[TomlSeed | None, list[SeedProblem]]:
+    """The common start of every TOML seed checker: a syntax error is one problem (with its line and
+    column and a hint of how the file is written) and no seed; unknown top-level keys are problems too."""
+    try:
+        seed = parse_toml(raw)
+    except TomlSyntaxError as err:
+        near = f"（第 {err.column} 列附近）" if err.column else ""
+        return None, [SeedProblem(file, err.line, f"写法不对{near}：{syntax_hint}")]
+    problems = [
+        SeedProblem(file, seed.line_of(key) or seed.line_of("", key),
+                    f"不认识的设置“{key}”（只能有 {top_keys_text}）。")
+        for key in seed.data if key not in top_keys
+    ]
+    return seed, problems

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import timephrase
 from bot.core.timephrase import Repeating
-from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, read_toml_seed
 from bot.staff import ROLE_ALIASES
 from bot.storage.models import ROLES
 from retrieval.lexicon import SeedProblem
@@ -87,25 +87,19 @@ def parse_seeds(
     `find_citation(ref) -> bool` says whether a citation names a clause of the corpus (None: not
     checked). Messages do not repeat the line number (`SeedProblem.line` carries it).
     """
-    problems: list[SeedProblem] = []
+    seed, problems = read_toml_seed(
+        raw, file, top_keys=("reminder", "group"), top_keys_text="[[reminder]] 和 [group.名称]",
+        syntax_hint=("文字要用英文双引号括起来（when = \"每天 20:45\"），"
+            "表头写成 [[reminder]] 或 [group.名称]。"),
+    )
+    if seed is None:
+        return None, problems
 
     def problem(line: int, message: str) -> None:
         problems.append(SeedProblem(file, line, message))
 
-    try:
-        seed = parse_toml(raw)
-    except TomlSyntaxError as err:
-        near = f"（第 {err.column} 列附近）" if err.column else ""
-        problem(err.line,
-                f"写法不对{near}：文字要用英文双引号括起来（when = \"每天 20:45\"），"
-                "表头写成 [[reminder]] 或 [group.名称]。")
-        return None, problems
     data: dict[str, Any] = seed.data
     line_of = seed.line_of
-
-    for key in data:
-        if key not in ("reminder", "group"):
-            problem(line_of(key) or line_of("", key), f"不认识的设置“{key}”（只能有 [[reminder]] 和 [group.名称]）。")
 
     groups: dict[str, Group] = {}
     raw_groups = data.get("group", {})

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.context import Ctx
-from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, read_toml_seed
 from jobs.shift_days import REMOVE_WORDS, parse_day
 from retrieval.lexicon import SeedError, SeedProblem
 
@@ -117,25 +117,19 @@ _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 def parse_shifts(raw: str, file: str) -> tuple[ShiftConfig | None, list[SeedProblem]]:
     """The shifts in `raw`, or None with every problem found (Chinese messages; `line` says where)."""
-    problems: list[SeedProblem] = []
+    seed, problems = read_toml_seed(
+        raw, file, top_keys=("defaults", "shift"), top_keys_text="[defaults] 和 [[shift]]",
+        syntax_hint=("时间和名称要用英文双引号括起来（start = \"08:00\"、name = \"白班\"），"
+            "分钟数只写数字，表头写成 [defaults] 和 [[shift]]。"),
+    )
+    if seed is None:
+        return None, problems
 
     def problem(line: int, message: str) -> None:
         problems.append(SeedProblem(file, line, message))
 
-    try:
-        seed = parse_toml(raw)
-    except TomlSyntaxError as err:
-        near = f"（第 {err.column} 列附近）" if err.column else ""
-        problem(err.line,
-                f"写法不对{near}：时间和名称要用英文双引号括起来（start = \"08:00\"、name = \"白班\"），"
-                "分钟数只写数字，表头写成 [defaults] 和 [[shift]]。")
-        return None, problems
     data: dict[str, Any] = seed.data
     line_of = seed.line_of
-
-    for key in data:
-        if key not in ("defaults", "shift"):
-            problem(line_of(key) or line_of("", key), f"不认识的设置“{key}”（只能有 [defaults] 和 [[shift]]）。")
 
     def settings(table: dict[str, Any], section: str, index: int) -> dict[str, Any]:
         good: dict[str, Any] = {}

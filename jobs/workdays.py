@@ -44,7 +44,7 @@ from typing import Any
 import chinese_calendar
 from chinese_calendar import constants as _cc_constants
 
-from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, read_toml_seed
 from retrieval.lexicon import SeedProblem
 
 log = logging.getLogger(__name__)
@@ -267,24 +267,18 @@ _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 def parse_rules(raw: str, file: str) -> tuple[ComplaintRules | None, list[SeedProblem]]:
     """The rules in `raw`, or None with every problem found (line numbers, Chinese messages)."""
-    problems: list[SeedProblem] = []
+    seed, problems = read_toml_seed(
+        raw, file, top_keys=("end_of_day", "other", "category"), top_keys_text="end_of_day、other 和 [[category]]",
+        syntax_hint="请检查等号、引号和方括号。",
+    )
+    if seed is None:
+        return None, problems
 
     def problem(line: int, message: str) -> None:
         problems.append(SeedProblem(file, line, message))
 
-    try:
-        seed = parse_toml(raw)
-    except TomlSyntaxError as err:
-        line = err.line
-        problem(line, f"写法不对，请检查等号、引号和方括号（{err}）。")
-        return None, problems
     data: dict[str, Any] = seed.data
     line_of = seed.line_of
-
-    for key in data:
-        if key not in ("end_of_day", "other", "category"):
-            problem(line_of(key) or line_of("", key),
-                    f"不认识的设置“{key}”（只能有 end_of_day、other 和 [[category]]）。")
 
     end: time | None = None
     raw_end = data.get("end_of_day")

@@ -34,7 +34,7 @@ from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.messages import Button
 from bot.core.records import log_event
-from bot.seedfile import LiveSeed, TomlSyntaxError, parse_toml
+from bot.seedfile import LiveSeed, read_toml_seed
 from bot.storage.models import Person, Record, RecordEvent
 from retrieval.lexicon import SeedError, SeedProblem
 
@@ -89,26 +89,19 @@ def parse_chain(raw: str, file: str) -> tuple[Chain | None, list[SeedProblem]]:
 
     Messages do not repeat the line number: `SeedProblem.line` carries it (0 = the whole file).
     """
-    problems: list[SeedProblem] = []
+    seed, problems = read_toml_seed(
+        raw, file, top_keys=("level", "top", "complaint"), top_keys_text="[[level]]、[top]、[complaint]",
+        syntax_hint=("文字要用英文双引号括起来（name = \"班长\"），"
+            "分钟数只写数字（wait_minutes = 15），表头写成 [[level]]、[top]、[complaint]。"),
+    )
+    if seed is None:
+        return None, problems
 
     def problem(line: int, message: str) -> None:
         problems.append(SeedProblem(file, line, message))
 
-    try:
-        seed = parse_toml(raw)
-    except TomlSyntaxError as err:
-        near = f"（第 {err.column} 列附近）" if err.column else ""
-        problem(err.line,
-                f"写法不对{near}：文字要用英文双引号括起来（name = \"班长\"），分钟数只写数字"
-                "（wait_minutes = 15），表头写成 [[level]]、[top]、[complaint]。")
-        return None, problems
     data = seed.data
     line_of = seed.line_of
-
-    for key in data:
-        if key not in ("level", "top", "complaint"):
-            problem(line_of(key) or line_of("", key),
-                    f"不认识的设置“{key}”（只能有 [[level]]、[top]、[complaint]）。")
 
     def minutes(value: Any, line: int, what: str) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
