@@ -17,14 +17,30 @@ if TYPE_CHECKING:
 log = logging.getLogger("dutybot")
 
 EXIT_SEEDS = 2
+EXIT_SETTINGS = 2
+
+
+def format_settings_errors(err: Any) -> str:
+    """A wrong setting in .env or the environment, in Chinese, by name (values are never echoed)."""
+    lines = ["配置有误，请检查 .env 或环境变量："]
+    for problem in err.errors():
+        name = ".".join(str(part) for part in problem.get("loc", ())).upper() or "?"
+        lines.append(f"  {name}: {problem.get('msg', '')}")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from bot.settings import load_settings
 
-    settings = load_settings()
-    _configure_logging(settings.log_level)
+    try:
+        settings = load_settings()
+    except ValidationError as err:
+        print(format_settings_errors(err), file=sys.stderr)
+        return EXIT_SETTINGS
+    _configure_logging(settings.log_level, settings.secret_values())
     from retrieval.lexicon import SeedError
 
     try:
@@ -107,13 +123,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # jieba announces its dictionary load on every start, alembic every migration step: noise.
-    for chatty in ("jieba", "alembic"):
+    # httpx logs every request URL at INFO, and Telegram puts the bot token in every URL.
+    for chatty in ("jieba", "alembic", "httpx", "httpcore", "apscheduler.executors"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    from bot.logsafe import install_redaction
+
+    install_redaction(secrets)
 
 
 def _log_to_file(settings: Settings) -> None:
@@ -125,8 +145,10 @@ def _log_to_file(settings: Settings) -> None:
         handler.setLevel(logging.WARNING)
     to_file = logging.FileHandler(path, encoding="utf-8")
     to_file.setLevel(settings.log_level)
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(to_file)
+    from bot.logsafe import install_redaction
+
+    install_redaction()
 
 
 def _searcher(settings: Settings) -> Searcher:
@@ -144,7 +166,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if problems:
         print(format_seed_problems(problems), file=sys.stderr)
         return EXIT_SEEDS
+    from bot.channels.base import ChannelConfigError
     from bot.core.identity import UnknownIdentity
+    from bot.web import WebServerError
 
     _log_to_file(settings)
     try:
@@ -152,6 +176,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except UnknownIdentity as err:
         print(f"找不到唯一的人员“{err}”。--as 可以是 guard、clerk、manager、admin，或已登记的姓名。",
               file=sys.stderr)
+        return 2
+    except (ChannelConfigError, WebServerError) as err:
+        print(f"无法启动：{err}", file=sys.stderr)
         return 2
     return 0
 

@@ -72,4 +72,4 @@ def buttons_of(row: OutboxMessage) -> tuple[Button, ...]:
 
 def outbound_of(row: OutboxMessage) -> Outbound:
     document = Document(row.document_name, row.document) if row.document_name and row.document else None
-    return Outbound(row.channel, row.chat, row.text, buttons_of(row), document)
+    return Outbound(row.channel, row.chat, row.text, buttons_of(row), document, outbox_id=row.id)

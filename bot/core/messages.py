@@ -49,3 +49,6 @@ class Outbound:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     document: Document | None = None
+    # The outbox row it was sent from (set by the dispatcher), so a channel can refer back to its
+    # buttons in a short callback ("o123.1" instead of the whole command line).
+    outbox_id: int | None = None

@@ -236,6 +236,25 @@ class SeenInbound(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class InboxMessage(Base):
+    """A message a channel received, stored before the channel answers its server (webhook 200), so
+    nothing acknowledged is lost; a worker hands each to the core in order. The unique key drops
+    redeliveries (webhook retries, a poll repeated after a crash)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | handling | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class OutboxMessage(Base):
     """Every message the bot sends: replies, notifications, reminders. Retried until sent or failed."""
 
