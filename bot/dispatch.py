@@ -133,9 +133,24 @@ class Dispatcher:
 
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were sent."""
+        return (await self._round(limit))[1]
+
+    async def drain(self, rounds: int = 20) -> int:
+        """Deliver until nothing is due (bounded), e.g. after the console handled a line. A round
+        that only failed may have queued alerts, so it goes on while rounds find work."""
+        total = 0
+        for _ in range(rounds):
+            claimed, sent = await self._round(50)
+            total += sent
+            if claimed == 0:
+                break
+        return total
+
+    async def _round(self, limit: int) -> tuple[int, int]:
         chats: dict[tuple[str, str], list[int]] = {}
+        claimed = self.claim(limit)
         with self.sessions() as session:
-            for row_id in self.claim(limit):
+            for row_id in claimed:
                 row = session.get(OutboxMessage, row_id)
                 if row is not None:
                     chats.setdefault((row.channel, row.chat), []).append(row_id)
@@ -146,7 +161,7 @@ class Dispatcher:
                 return await self._deliver_chat(channel, chat, sorted(row_ids))
 
         results = await asyncio.gather(*(one_chat(ch, chat, ids) for (ch, chat), ids in chats.items()))
-        return sum(results)
+        return len(claimed), sum(results)
 
     async def _deliver_chat(self, channel: str, chat: str, row_ids: list[int]) -> int:
         """One chat's rows in order; after a failure or a long pacing wait the rest is put back."""
@@ -178,16 +193,6 @@ class Dispatcher:
                     row.status = "pending"
                     row.attempts = max(0, row.attempts - 1)
                     row.next_attempt_at = at or now
-
-    async def drain(self, rounds: int = 20) -> int:
-        """Deliver until nothing is due (bounded), e.g. after the console handled a line."""
-        total = 0
-        for _ in range(rounds):
-            n = await self.run_once()
-            total += n
-            if n == 0:
-                break
-        return total
 
     async def _deliver(self, row_id: int) -> int:
         with self.sessions() as session:
