@@ -49,7 +49,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.storage.db import make_engine
-from jobs import leader, outbox, reminders, runtime
+from jobs import housekeeping, leader, outbox, reminders, runtime
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -74,6 +74,8 @@ SHIFTS_REF = "jobs.shifts:tick"
 DEADLINES_JOB_ID = "deadlines-tick"
 DEADLINES_REF = "jobs.deadlines:tick"
 DUTY_EVERY_SECONDS = 60
+HOUSEKEEPING_JOB_ID = "housekeeping"
+HOUSEKEEPING_EVERY_SECONDS = 3600
 # On exit, how long the job runs under way may take to finish before the scheduler shuts down.
 STOP_WAIT_SECONDS = 10
 # PostgreSQL advisory lock (transaction-scoped) held while creating the job store's table.
@@ -126,6 +128,8 @@ def start_jobs(scheduler: AsyncIOScheduler) -> None:
                       name="值班提醒", replace_existing=True, next_run_time=now)
     scheduler.add_job(DEADLINES_REF, "interval", seconds=DUTY_EVERY_SECONDS, id=DEADLINES_JOB_ID,
                       name="到期督办", replace_existing=True, next_run_time=now)
+    scheduler.add_job(housekeeping.REF, "interval", seconds=HOUSEKEEPING_EVERY_SECONDS, id=HOUSEKEEPING_JOB_ID,
+                      name="清理过期去重记录", replace_existing=True, next_run_time=now)
     reminders.register(scheduler)  # rule schedules from seeds/ + the job syncing "reminder:<id>" jobs
 
 

@@ -107,3 +107,19 @@ def test_accept_from_two_threads_at_once_stores_one(app: App, clock: Clock) -> N
     for t in threads:
         t.join()
     assert sorted(results) == [False, False, False, True]
+
+
+def test_housekeeping_forgets_old_dedupe_keys_and_handled_rows_only(app: App, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from jobs.housekeeping import purge
+
+    accept(app.services.sessions, msg("旧的", "old"), "test:old", clock())
+    asyncio.run(worker(app).drain())
+    clock.advance(days=8)
+    accept(app.services.sessions, msg("新的", "new"), "test:new", clock())  # pending: kept
+    with app.services.sessions.begin() as session:
+        assert purge(session, clock(), keep=timedelta(days=7)) == 2  # the old key and the old row
+    with app.services.sessions() as session:
+        assert session.scalars(select(InboxMessage.key)).all() == ["test:new"]
+        assert session.scalars(select(SeenInbound.key)).all() == []
