@@ -105,6 +105,10 @@ class BM25Index:
         """The idf a term found in no document would get: the most specific a term can be."""
         return math.log(self.size + 0.5) - math.log(0.5)
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Every term → how many documents contain it."""
+        return dict(zip(self.terms, np.diff(self.indptr).tolist(), strict=True))
+
     def idf_of(self, term: str) -> float | None:
         """The term's idf, or None when no document contains it."""
         i = self.vocab.get(term)

@@ -63,6 +63,10 @@ QUESTION_WORDS: frozenset[str] = frozenset(
 )
 
 
+# Direction and result complements of spoken verbs (报上去, 批下来, 溜出去, 签完): see
+# Tokenizer._strip_complement. Two-character ones first, so 出来 is not read as 出 + 来.
+_COMPLEMENTS = ("上去", "上来", "下去", "下来", "出去", "出来", "进去", "进来", "回去", "回来", "过去", "过来", "起来", "完")
+
 # Separable verbs (离合词) split by a filler: 睡个觉, 吃个饭, 顶一下班, 打会儿牌. The filler is
 # dropped when verb + object is itself a known word (see Tokenizer._join_separable). Numerals and
 # demonstratives before 个 (一个月, 每个人, 这个客户) are quantities, not verbs.
@@ -187,6 +191,7 @@ class Tokenizer:
         char_unigrams: bool = True,
         extra_stopwords: Iterable[str] = QUESTION_WORDS,
         join_separable: bool = True,
+        strip_complements: bool = True,
     ) -> None:
         self.lexicon = lexicon
         self.cache_dir = cache_dir
@@ -200,6 +205,7 @@ class Tokenizer:
         self.synonyms = dict(lexicon.synonyms)
         self._userwords = frozenset(entry.word for entry in lexicon.userdict)
         self.join_separable = join_separable
+        self.strip_complements = strip_complements
         self._jieba: jieba.Tokenizer | None = None
 
     @property
@@ -207,7 +213,7 @@ class Tokenizer:
         """Everything besides the lexicon that changes token output (part of index cache keys)."""
         return (
             f"jieba={jieba.__version__};mode={self.mode};hmm={self.hmm};single={self.single_chars};"
-            f"chars={self.char_unigrams};sep={self.join_separable};"
+            f"chars={self.char_unigrams};sep={self.join_separable};compl={self.strip_complements};"
             f"extra={','.join(sorted(self.stopwords - self.lexicon.stopwords))}"
         )
 
@@ -267,6 +273,19 @@ class Tokenizer:
         assert self._jieba is not None
         return list(self._jieba.cut(self._join_separable(normalize(text)), HMM=self.hmm))
 
+    def word_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each multi-character piece of jieba's precise cut of `text` as given (no
+        normalising, no joining of separable verbs, so positions are positions in `text`)."""
+        self.load()
+        assert self._jieba is not None
+        out: list[tuple[int, int]] = []
+        at = 0
+        for piece in self._jieba.cut(text, HMM=False):
+            if len(piece) > 1:
+                out.append((at, at + len(piece)))
+            at += len(piece)
+        return out
+
     def _join_separable(self, text: str) -> str:
         """睡个觉 → 睡觉, 顶一下班 → 顶班: drop the filler inside a separable verb when the joined
         word is known, so it meets the rules' 睡岗/顶岗 instead of leaving 顶 / 一 / 下班."""
@@ -303,7 +322,7 @@ class Tokenizer:
         subwords: list[str] = []
         chars: list[str] = []
         for piece in self.cut(text):
-            surface = piece.strip()
+            surface = self._strip_complement(piece.strip())
             word = self._term(surface)
             if word is None:
                 continue
@@ -313,6 +332,17 @@ class Tokenizer:
             if self.char_unigrams and len(surface) > 1:
                 chars += self.chars_of(surface)
         return Analysis(tuple(words), tuple(subwords), tuple(chars), tuple(surfaces))
+
+    def _strip_complement(self, word: str) -> str:
+        """报上去 → 报, 批下来 → 批, 签完 → 签: a verb with a direction or result complement that jieba
+        keeps as one rare word means the verb; the complement is the form of spoken Chinese, never the
+        topic. Lexicon words are left whole (进来 is a synonym of 进入)."""
+        if not self.strip_complements or word in self.synonyms or word in self._userwords:
+            return word
+        for ending in _COMPLEMENTS:
+            if len(word) > len(ending) and word.endswith(ending):
+                return word[: -len(ending)]
+        return word
 
     def subword_spans(self, word: str) -> list[tuple[int, int, str]]:
         """(start, end, term) of the sub-words "search" mode adds for a word as written; [] in "cut" mode."""

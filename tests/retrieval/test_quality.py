@@ -35,15 +35,16 @@ from retrieval.quality import (
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 QUESTIONS = DEFAULT_QUESTIONS
 HELDOUT = QUESTIONS.with_name("heldout_questions.jsonl")
+HELDOUT2 = QUESTIONS.with_name("heldout2_questions.jsonl")
 
 # Regression floors: measured values minus a small margin (see the module docstring for the aims).
 # Dev set, measured at the time of writing (129 answerable, 16 out of scope): Recall@1 0.837,
 # Recall@3 0.922, MRR 0.885, out-of-scope abstained 14/16 = 0.875, answerable wrongly abstained
 # 5/129 = 0.039. (Before the rarity-coverage abstention and re-ranking: 0.791, 0.922, 0.859, 13/16,
-# 13/129.)
-MIN_RECALL_AT_1 = 0.81  # aim 0.85
+# 13/129.) With answer types and typo repair (docs/quality.md): 0.853, 0.930, 0.896, 14/16, 5/129.
+MIN_RECALL_AT_1 = 0.82  # aim 0.85
 MIN_RECALL_AT_3 = 0.90  # aim 0.95
-MIN_MRR = 0.86
+MIN_MRR = 0.87
 MIN_OOS_ABSTAINED = 0.81  # aim 7/8 = 0.875
 MAX_ANSWERABLE_ABSTAINED = 0.07  # aim 0.05
 
@@ -56,6 +57,17 @@ HELDOUT_MIN_MRR = 0.86
 HELDOUT_MIN_OOS_ABSTAINED = 0.83  # aim 7/8 = 0.875
 HELDOUT_MAX_ANSWERABLE_ABSTAINED = 0.10  # aim 0.05
 
+# Second held-out set, written from the clauses before any measurement of it (75 answerable across
+# all 19 documents with clauses, 13 out of scope; see docs/quality.md). Measured at the time of
+# writing: Recall@1 0.80, Recall@3 0.893, MRR 0.848, out-of-scope abstained 12/13 = 0.923,
+# answerable wrongly abstained 13/75 = 0.173 (engine before that session: 0.80, 0.893, 0.848,
+# 12/13, 15/75). Its abstention figure is the engine's weakest point, so its floor is loose.
+HELDOUT2_MIN_RECALL_AT_1 = 0.76  # aim 0.85
+HELDOUT2_MIN_RECALL_AT_3 = 0.86  # aim 0.95
+HELDOUT2_MIN_MRR = 0.81
+HELDOUT2_MIN_OOS_ABSTAINED = 0.84  # aim 7/8 = 0.875
+HELDOUT2_MAX_ANSWERABLE_ABSTAINED = 0.21  # aim 0.05
+
 
 def _raw_seed_text() -> str:
     return "\n".join(p.read_text(encoding="utf-8-sig") for p in sorted((SEEDS / "regulations").glob("*.txt")))
@@ -64,9 +76,11 @@ def _raw_seed_text() -> str:
 # --- the question set -----------------------------------------------------------------------------
 
 
-def _set_problems(path: Path) -> list[str]:
+def _set_problems(path: Path, min_expect: int = 6) -> list[str]:
+    """Format problems of a question set. `expect` must be verbatim on one line of the seed text,
+    whitespace ignored (as the metric compares: the seed breaks some sentences with a space)."""
     raw = _raw_seed_text()
-    raw_lines = raw.splitlines()
+    raw_lines = [re.sub(r"\s+", "", line) for line in raw.splitlines()]
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     problems: list[str] = []
     seen: set[str] = set()
@@ -91,9 +105,9 @@ def _set_problems(path: Path) -> list[str]:
             continue
         if not docs:
             problems.append(f"line {n}: answerable question {q!r} needs at least one doc")
-        if not isinstance(expect, str) or len(expect) < 6 or "\n" in expect:
-            problems.append(f"line {n}: expect must be one line of >= 6 characters: {expect!r}")
-        elif not any(expect in line for line in raw_lines):
+        if not isinstance(expect, str) or len(expect) < min_expect or "\n" in expect:
+            problems.append(f"line {n}: expect must be one line of >= {min_expect} characters: {expect!r}")
+        elif not any(re.sub(r"\s+", "", expect) in line for line in raw_lines):
             problems.append(f"line {n}: expect not verbatim (on one line) in the seed text: {expect!r}")
         for title in docs:
             if title not in raw:
@@ -120,6 +134,27 @@ def test_heldout_set_is_well_formed_and_new() -> None:
     dev = {re.sub(r"\s+", "", q.q) for q in load_questions(QUESTIONS)}
     assert not [q.q for q in questions if re.sub(r"\s+", "", q.q) in dev]
     assert len({d for q in questions for d in q.docs}) >= 15
+
+
+def test_heldout2_set_is_well_formed_and_new() -> None:
+    # Short `expect` pieces (打扑克, 看电视) are allowed here; instead each must pick out one or two
+    # clauses (the same rule printed in both duty documents, or a service item listed twice).
+    problems = _set_problems(HELDOUT2, min_expect=3)
+    assert not problems, "\n".join(problems)
+    from retrieval.corpus import all_clauses, load_corpus
+
+    clauses = all_clauses(load_corpus(SEEDS / "regulations"))
+    for q in load_questions(HELDOUT2):
+        if q.answerable:
+            found = [c.citation for c in clauses if clause_correct(c, q)]
+            assert 1 <= len(found) <= 2, (q.q, found)
+    questions = load_questions(HELDOUT2)
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 60
+    assert len(questions) - len(answerable) >= 12
+    earlier = {re.sub(r"\s+", "", q.q) for path in (QUESTIONS, HELDOUT) for q in load_questions(path)}
+    assert not [q.q for q in questions if re.sub(r"\s+", "", q.q) in earlier]
+    assert len({d for q in questions for d in q.docs}) >= 18
 
 
 def test_dev_set_covers_many_documents() -> None:
@@ -225,6 +260,11 @@ def heldout(tmp_path_factory: pytest.TempPathFactory) -> Report:
     return _evaluate(tmp_path_factory, HELDOUT)
 
 
+@pytest.fixture(scope="module")
+def heldout2(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    return _evaluate(tmp_path_factory, HELDOUT2)
+
+
 def _failures(report: Report) -> str:
     return format_report(report, verbose=True)
 
@@ -256,3 +296,12 @@ def test_heldout_floors(heldout: Report) -> None:
     assert heldout.mrr >= HELDOUT_MIN_MRR, text
     assert heldout.oos_abstained >= HELDOUT_MIN_OOS_ABSTAINED, text  # aim: >= 7/8
     assert heldout.answerable_abstained <= HELDOUT_MAX_ANSWERABLE_ABSTAINED, text  # aim: <= 5 %
+
+
+def test_heldout2_floors(heldout2: Report) -> None:
+    text = _failures(heldout2)
+    assert heldout2.recall_at_1 >= HELDOUT2_MIN_RECALL_AT_1, text  # aim: >= 0.85
+    assert heldout2.recall_at_k >= HELDOUT2_MIN_RECALL_AT_3, text  # aim: >= 0.95
+    assert heldout2.mrr >= HELDOUT2_MIN_MRR, text
+    assert heldout2.oos_abstained >= HELDOUT2_MIN_OOS_ABSTAINED, text  # aim: >= 7/8
+    assert heldout2.answerable_abstained <= HELDOUT2_MAX_ANSWERABLE_ABSTAINED, text  # aim: <= 5 %

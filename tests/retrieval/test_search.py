@@ -229,7 +229,20 @@ WAGES = pytest.param(
 )
 
 
-@pytest.mark.parametrize("question", ["公司年假有几天？", "今天天气怎么样？", "食堂几点开饭？", WAGES])
+# The key word of each is in no rule (取暖费, 提成, 团建), while the rest of the question is (值班,
+# 客服): the missing word carries most of the question's weight, so coverage stays low.
+MISSING_KEY_WORD = ["冬天值班有取暖费吗", "客服的提成怎么算", "公司团建一般去哪玩"]
+# Known limit, found while writing docs/quality.md: a colloquial out-of-scope question whose other
+# words are common duty-desk words (巡逻, 带) gets enough coverage from them to be answered.
+RADIO = pytest.param(
+    "巡逻要带对讲机吗",
+    marks=pytest.mark.xfail(strict=True, reason="对讲机 is missing, 巡逻 carries the coverage"),
+)
+
+
+@pytest.mark.parametrize(
+    "question", ["公司年假有几天？", "今天天气怎么样？", "食堂几点开饭？", WAGES, *MISSING_KEY_WORD, RADIO]
+)
 def test_real_seeds_abstain_out_of_scope(real: Searcher, question: str) -> None:
     answer = real.ask(question, k=3)
     assert not answer.answered, (answer.reason, answer.coverage, answer.hits[0].score)

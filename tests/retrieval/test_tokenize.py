@@ -161,3 +161,23 @@ def test_quantities_and_unknown_pairs_are_not_joined(tk: Tokenizer, text: str) -
 def test_rarity_follows_general_frequency(tk: Tokenizer) -> None:
     assert tk.rarity("的") < tk.rarity("上班") < tk.rarity("年假") <= tk.rarity("没有这个词xyz")
     assert tk.rarity("没有这个词xyz") == pytest.approx(tk.rarity("另一个生词qqq"))
+
+
+# --- verb complements ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "verb"),
+    [("审批表要报上去", "报"), ("这事多久能批下来", "批"), ("合同签完了", "签")],
+)
+def test_verb_complements_are_stripped(cache_dir: Path, text: str, verb: str) -> None:
+    tk = Tokenizer(Lexicon(), cache_dir)
+    analysis = tk.analyze(text)
+    assert verb in analysis.words
+    assert not [w for w in analysis.words if len(w) > 1 and w.startswith(verb)]
+
+
+def test_complement_words_of_the_lexicon_stay_whole(cache_dir: Path) -> None:
+    tk = Tokenizer(Lexicon(synonyms={"进入": "进入", "进来": "进入"}), cache_dir)
+    assert "进入" in tk.analyze("外人能进来吗").words
+    assert Tokenizer(Lexicon(), strip_complements=False).signature != Tokenizer(Lexicon()).signature
