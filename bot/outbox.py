@@ -17,6 +17,17 @@ from bot.storage.models import OutboxMessage, Person
 CONSOLE = "console"
 # The channel of a row addressed to someone with no reachable account: failed at once, admins told.
 UNREACHABLE = "none"
+# A WeCom group robot is a chat of the WeCom channel: "robot:<name>" (name as in WECOM_ROBOT_WEBHOOKS).
+ROBOT_CHANNEL = "wecom"
+
+
+def robot_chat(name: str) -> str:
+    return f"robot:{name}"
+
+
+def valid_robot_name(name: str) -> bool:
+    """1–30 characters, no spaces or quotes (the seed checkers say so in Chinese)."""
+    return 1 <= len(name) <= 30 and not any(ch.isspace() or ch in "\"'<>:" for ch in name)
 
 
 def enqueue(

@@ -10,6 +10,7 @@ Audience (`recipients`), at the scheduled time, never inactive people or console
                         a Telegram group chat id): that goes in `_group_members`/`fire_at`, which then
                         sends one message to the chat instead of one to each member.
   {"person_ids": [3, 7]} — those people.
+  {"robot": "经理群"} — not people: one message to that WeCom group robot's chat (jobs.reminders.fire_at).
 Keys combine (union). Nobody to tell → the admins are told that the reminder went to nobody.
 """
 
@@ -91,6 +92,8 @@ def describe_audience(session: Session, audience: Mapping[str, Any], groups: Map
     for key in _as_list(audience.get("group")):
         group = groups.get(key)
         parts.append(group.name if group else key)
+    for name in _as_list(audience.get("robot")):
+        parts.append(texts.RM_ROBOT.format(name=name))
     ids = [i for i in _as_list(audience.get("person_ids")) if isinstance(i, int)]
     if ids:
         if me is not None and ids == [me.id] and not parts:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import timephrase
 from bot.core.timephrase import Repeating
+from bot.outbox import valid_robot_name
 from bot.seedfile import LiveSeed, read_toml_seed
 from bot.staff import ROLE_ALIASES
 from bot.storage.models import ROLES
@@ -204,7 +205,8 @@ def parse_seeds(
         if audience is None:
             problem(line_of("reminder", "who", i),
                     f"who“{who}”不对：写 \"on_duty\"（值班人员）、\"role:guard\"（某个角色，也可写 role:保安）"
-                    "或 \"group:managers\"（下面 [group.…] 定义的分组）。")
+                    "、\"group:managers\"（下面 [group.…] 定义的分组）"
+                    "或 \"robot:经理群\"（企业微信群机器人，名称和 WECOM_ROBOT_WEBHOOKS 里的一致，不含空格和引号）。")
             ok = False
         if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_TEXT:
             problem(line_of("reminder", "text", i), f"text 要写 1 到 {MAX_TEXT} 个字的提醒内容。")
@@ -230,7 +232,8 @@ def parse_seeds(
 
 
 def _audience_of(who: Any, groups: Mapping[str, Group], raw_groups: Mapping[str, Any]) -> dict[str, Any] | None:
-    """who = "on_duty" | "role:guard" (role:保安, or just 保安) | "group:managers" (or just managers)."""
+    """who = "on_duty" | "role:guard" (role:保安, or just 保安) | "group:managers" (or just managers)
+    | "robot:经理群" (a WeCom group robot named in WECOM_ROBOT_WEBHOOKS)."""
     if not isinstance(who, str):
         return None
     value = unicodedata.normalize("NFKC", who).strip()
@@ -246,6 +249,8 @@ def _audience_of(who: Any, groups: Mapping[str, Group], raw_groups: Mapping[str,
             return {"role": role}
     if kind in ("", "group") and (rest in groups or rest in raw_groups):
         return {"group": rest}
+    if kind == "robot" and valid_robot_name(rest):
+        return {"robot": rest}  # a WeCom group robot (WECOM_ROBOT_WEBHOOKS): one message to the group
     return None
 
 

@@ -59,6 +59,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core import texts, timephrase
 from bot.core.context import Ctx
 from bot.core.timephrase import Once, Repeating, Trigger
+from bot.outbox import ROBOT_CHANNEL, robot_chat
 from bot.storage.models import Firing, Person, Reminder
 from jobs import runtime
 from jobs.reminder_audience import describe_audience, recipients
@@ -201,9 +202,11 @@ def fire_at(app: App, reminder_id: int, now: datetime) -> bool:
             creator = ctx.session.get(Person, reminder.created_by) if reminder.created_by else None
             for person in people:
                 ctx.notify(person, _message(reminder, creator, person), dedupe_key=f"{key}:{person.id}")
-            if not people:
+            robots = _post_to_robots(app, ctx, reminder, creator, key)
+            if not people and not robots:
                 _tell_admins_nobody(ctx, reminder, key, groups)
-            log.info("reminder %s fired for %s to %s person(s)", reminder_id, scheduled.isoformat(), len(people))
+            log.info("reminder %s fired for %s to %s person(s) and %s group robot(s)", reminder_id,
+                     scheduled.isoformat(), len(people), len(robots))
     except IntegrityError:  # the claim raced another process's on a database without ON CONFLICT
         log.warning("reminder %s: the firing was claimed by another process; not sent", reminder_id)
         return False
@@ -211,11 +214,24 @@ def fire_at(app: App, reminder_id: int, now: datetime) -> bool:
     return True
 
 
-def _message(reminder: Reminder, creator: Person | None, person: Person) -> str:
+def _post_to_robots(app: App, ctx: Ctx, reminder: Reminder, creator: Person | None, key: str) -> list[str]:
+    """One message per WeCom group robot in the audience; none when WeCom is not running here."""
+    value = (reminder.audience or {}).get("robot")
+    names = [n for n in (value if isinstance(value, list) else [value]) if isinstance(n, str) and n]
+    if names and ROBOT_CHANNEL not in app.services.active_channels:
+        log.warning("reminder %s names group robot(s) but WeCom is not running; not posted", reminder.id)
+        return []
+    for name in names:
+        ctx.post(ROBOT_CHANNEL, robot_chat(name), _message(reminder, creator, None),
+                 dedupe_key=f"{key}:robot:{name}")
+    return names
+
+
+def _message(reminder: Reminder, creator: Person | None, person: Person | None) -> str:
     lines = [texts.RM_FIRE.format(text=reminder.text)]
     if reminder.citation:
         lines.append(texts.RM_FIRE_RULE.format(citation=reminder.citation))
-    if creator is not None and creator.id != person.id:
+    if creator is not None and (person is None or creator.id != person.id):
         lines.append(texts.RM_FIRE_BY.format(who=creator.name))
     return "\n".join(lines)
 

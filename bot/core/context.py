@@ -30,6 +30,8 @@ class Ctx:
     replies: list[Outbound] = field(default_factory=list)
     # (person, text, buttons, dedupe key) for people other than the sender.
     notifications: list[tuple[Person, str, tuple[Button, ...], str | None]] = field(default_factory=list)
+    # Messages to a chat rather than a person (a WeCom group robot): (Outbound, dedupe key).
+    posts: list[tuple[Outbound, str | None]] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -46,3 +48,7 @@ class Ctx:
         self, person: Person, text: str, buttons: Sequence[Button] = (), dedupe_key: str | None = None
     ) -> None:
         self.notifications.append((person, text, tuple(buttons), dedupe_key))
+
+    def post(self, channel: str, chat: str, text: str, dedupe_key: str | None = None) -> None:
+        """Say something in a group chat (e.g. "robot:经理群" on WeCom), not to one person."""
+        self.posts.append((Outbound(channel, chat, text), dedupe_key))

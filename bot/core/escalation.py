@@ -34,6 +34,7 @@ from bot.core.context import Ctx
 from bot.core.identity import ROLE_NAMES
 from bot.core.messages import Button
 from bot.core.records import log_event
+from bot.outbox import ROBOT_CHANNEL, robot_chat, valid_robot_name
 from bot.seedfile import LiveSeed, read_toml_seed
 from bot.storage.models import Person, Record, RecordEvent
 from retrieval.lexicon import SeedError, SeedProblem
@@ -64,6 +65,8 @@ class Chain:
     levels: tuple[Level, ...]
     repeat_minutes: int
     complaint_top_level: int
+    # A WeCom group robot (name in WECOM_ROBOT_WEBHOOKS) that also gets every new record; None: none.
+    robot: str | None = None
 
     def top_for(self, kind: str) -> int:
         """The highest level a record of this kind climbs to."""
@@ -90,7 +93,8 @@ def parse_chain(raw: str, file: str) -> tuple[Chain | None, list[SeedProblem]]:
     Messages do not repeat the line number: `SeedProblem.line` carries it (0 = the whole file).
     """
     seed, problems = read_toml_seed(
-        raw, file, top_keys=("level", "top", "complaint"), top_keys_text="[[level]]、[top]、[complaint]",
+        raw, file, top_keys=("level", "top", "complaint", "robot"),
+        top_keys_text="[[level]]、[top]、[complaint]、[robot]",
         syntax_hint=("文字要用英文双引号括起来（name = \"班长\"），"
             "分钟数只写数字（wait_minutes = 15），表头写成 [[level]]、[top]、[complaint]。"),
     )
@@ -174,9 +178,26 @@ def parse_chain(raw: str, file: str) -> tuple[Chain | None, list[SeedProblem]]:
         else:
             complaint_top = value
 
+    robot: str | None = None
+    robot_table = data.get("robot")
+    if robot_table is not None:
+        if not isinstance(robot_table, dict):
+            problem(line_of("robot"), "[robot] 要写成表，例如 [robot] 下面一行 name = \"经理群\"。")
+        else:
+            for key in robot_table:
+                if key != "name":
+                    problem(line_of("robot", key), f"不认识的设置“{key}”（[robot] 只有 name）。")
+            name = robot_table.get("name")
+            if not isinstance(name, str) or not valid_robot_name(name.strip()):
+                problem(line_of("robot", "name") if "name" in robot_table else line_of("robot"),
+                        "[robot] 的 name 要写企业微信群机器人的名称（和 WECOM_ROBOT_WEBHOOKS 里的一致，"
+                        "1 到 30 个字，不含空格、引号和冒号），例如 name = \"经理群\"。")
+            else:
+                robot = name.strip()
+
     if problems or repeat is None or complaint_top is None:
         return None, sorted(problems, key=lambda p: p.line)
-    return Chain(tuple(levels), repeat, complaint_top), []
+    return Chain(tuple(levels), repeat, complaint_top, robot), []
 
 
 def check_escalation(path: Path) -> list[SeedProblem]:
@@ -241,6 +262,7 @@ def start(ctx: Ctx, record: Record) -> int:
 
 def _start(ctx: Ctx, record: Record) -> None:
     chain = chain_of(ctx)
+    _post_to_robot(ctx, record, chain)
     staffed = _staffed(ctx.session, chain.levels_for(record.kind))
     if not staffed:
         _tell_admins(ctx, record, chain)
@@ -258,6 +280,18 @@ def _start(ctx: Ctx, record: Record) -> None:
     _notify_level(ctx, record, chain, staffed, level, people, first_line=None)
     log_event(ctx.session, record, None, ACTION_ESCALATED,
               texts.ESC_NOTE_START.format(targets=_targets([(level, people)])), ctx.now)
+
+
+def _post_to_robot(ctx: Ctx, record: Record, chain: Chain) -> None:
+    """A copy of a new record for the group robot of escalation.toml's [robot] (no buttons there:
+    it says how to acknowledge in the app)."""
+    if chain.robot is None:
+        return
+    if ROBOT_CHANNEL not in ctx.services.active_channels:
+        log.warning("escalation.toml names group robot %r but WeCom is not running; not posted", chain.robot)
+        return
+    text = "\n".join([*_body(ctx, record), texts.ESC_ROBOT_HOW.format(number=record.number)])
+    ctx.post(ROBOT_CHANNEL, robot_chat(chain.robot), text, dedupe_key=f"esc:{record.id}:robot")
 
 
 def acknowledged(ctx: Ctx, record: Record) -> None:

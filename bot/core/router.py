@@ -133,6 +133,8 @@ class Core:
                 where = (UNREACHABLE, "")
             out = Outbound(channel=where[0], to=where[1], text=text, buttons=buttons)
             outbox.enqueue(session, out, now=ctx.now, person_id=person.id, dedupe_key=key)
+        for out, key in ctx.posts:
+            outbox.enqueue(session, out, now=ctx.now, dedupe_key=key)
 
     def _fail(self, msg: Inbound) -> list[Outbound]:
         """Nothing of the failed message was stored; still tell the sender, through the outbox."""
