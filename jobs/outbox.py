@@ -15,7 +15,20 @@ log = logging.getLogger(__name__)
 
 REF = "jobs.outbox:dispatch"
 WAKE_JOB_ID = "outbox-wake"
+WAKE_JOB_NAME = "立即发送"
 WAKE_JOBSTORE = "memory"
+
+
+class _SkippedWakeUps(logging.Filter):
+    """A wake-up skipped because two are already running is expected under load (the waiting one
+    sends whatever was queued meanwhile), so APScheduler's warning about it is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        skipped = "maximum number of running" in str(record.msg)
+        return not (skipped and record.args and str(record.args[0]).startswith(WAKE_JOB_NAME))
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedWakeUps())
 
 
 async def dispatch() -> int:
@@ -32,5 +45,5 @@ def wake() -> None:
         return
     # A date job with no run date runs at once. One pending wake-up is enough (replace_existing);
     # a second instance may wait behind a running one, so a message queued mid-run is not left behind.
-    scheduler.add_job(REF, "date", id=WAKE_JOB_ID, name="立即发送", jobstore=WAKE_JOBSTORE,
+    scheduler.add_job(REF, "date", id=WAKE_JOB_ID, name=WAKE_JOB_NAME, jobstore=WAKE_JOBSTORE,
                       replace_existing=True, max_instances=2)

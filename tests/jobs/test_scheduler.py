@@ -137,3 +137,19 @@ def test_job_functions_need_the_running_app() -> None:
     runtime.uninstall()
     with pytest.raises(runtime.NotRunning):
         tick()
+
+
+def test_skipped_outbox_wake_ups_are_not_logged_as_warnings_but_other_skips_are() -> None:
+    import logging
+
+    import jobs.outbox  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("apscheduler.scheduler")
+    msg = 'Execution of job "%s" skipped: maximum number of running instances reached (%d)'
+
+    def kept(job: str) -> bool:
+        record = logger.makeRecord(logger.name, logging.WARNING, __file__, 1, msg, (job, 2), None)
+        return all(f.filter(record) for f in logger.filters)
+
+    assert not kept("立即发送 (trigger: date[2026-11-27 10:00:00 CST], next run at: …)")
+    assert kept("逐级上报 (trigger: interval[0:00:30], next run at: …)")
