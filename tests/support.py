@@ -4,10 +4,12 @@ to talk to a real App (real core, real database, real outbox and dispatcher)."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.app import App
+from bot.app import App, Serving
 from bot.core.messages import Attachment, Inbound, Outbound
 from bot.dispatch import DeliveryError
 from bot.storage.models import Person
@@ -67,3 +69,17 @@ def say(
 
 def deliver(app: App) -> int:
     return asyncio.run(app.dispatcher.drain())
+
+
+async def settle(serving: Serving, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Handle the inbox and deliver the outbox of a running channel process until `done()` (or fail
+    after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await serving.worker.drain()
+        await serving.app.dispatcher.drain()
+        if done():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)

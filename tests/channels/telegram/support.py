@@ -3,9 +3,7 @@ with Telegram accounts, and a running dutybot whose inbox and outbox the test dr
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +25,7 @@ from bot.staff import add_person
 from bot.storage.db import make_engine, session_factory, upgrade
 from bot.storage.models import InboxMessage, Record
 from tests.conftest import SEEDS
+from tests.support import settle
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 WEBHOOK_SECRET = "s3cr3t-Webhook_token-42"
@@ -82,15 +81,7 @@ class Running:
 
     async def settle(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
         """Handle the inbox and deliver the outbox until `done()` (or fail after `timeout`)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            await self.serving.worker.drain()
-            await self.serving.app.dispatcher.drain()
-            if done():
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not reached")
-            await asyncio.sleep(0.02)
+        await settle(self.serving, done, timeout)
 
     async def say(self, update: dict[str, Any], chat: int, *, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Inject an update and wait for `count` more messages to `chat`; returns the new ones."""

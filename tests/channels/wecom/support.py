@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +22,7 @@ from bot.settings import Settings
 from bot.staff import add_person
 from bot.storage.models import InboxMessage
 from tests.conftest import SEEDS
+from tests.support import settle
 from tests.fakes.wecom_api import CORP_ID, SECRET, FakeWeCom
 
 # Tencent's published sample configuration (callback/Sample.py @27220fb).
@@ -90,15 +90,7 @@ class Running:
 
     async def settle(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
         """Handle the inbox and deliver the outbox until `done()` (or fail after `timeout`)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            await self.serving.worker.drain()
-            await self.serving.app.dispatcher.drain()
-            if done():
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not reached")
-            await asyncio.sleep(0.02)
+        await settle(self.serving, done, timeout)
 
     def inbox_rows(self) -> int:
         with self.serving.app.services.sessions() as session:
