@@ -39,6 +39,26 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class RedactingFilter(logging.Filter):
+    """Redacts a record where it is made, so that not even a handler without the redacting formatter
+    (a test's log capture, a library's own handler) can print the secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_at_source(*logger_names: str) -> None:
+    """Attach the filter to these loggers (once each), e.g. httpx, which logs every request URL."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
 def install_redaction(secrets: Iterable[str | None] = ()) -> None:
     """Redact on every handler of the root logger (call again after adding a handler)."""
     add_secrets(secrets)

@@ -31,7 +31,7 @@ from bot.channels.telegram.menu import Menus
 from bot.channels.telegram.receive import Receiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import webhook_route
-from bot.logsafe import add_secrets, redact
+from bot.logsafe import add_secrets, redact_at_source
 from bot.storage.models import Account, Person
 
 if TYPE_CHECKING:
@@ -213,18 +213,6 @@ def people_chats(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
     return [(chat, role) for chat, role in rows if chat.isdigit()]
 
 
-class _RedactRecord(logging.Filter):
-    """httpx logs every request URL (INFO), and a Bot API URL carries the token: redact at the source,
-    so not even a handler without dutybot's redacting formatter can print it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
 def hide_token_in_logs(token: str) -> None:
     """Redact the token in records of every logger that could see a Bot API URL: httpx, httpcore and
     python-telegram-bot's own (its Bot logs the full URL at DEBUG when it is created)."""
@@ -232,7 +220,4 @@ def hide_token_in_logs(token: str) -> None:
     names = {"httpx", "httpcore", "telegram", "telegram.Bot", "telegram.ext", "telegram.ext.ExtBot",
              "telegram.ext.Updater", "telegram.ext.Application", "telegram.request.HTTPXRequest"}
     names.update(name for name in logging.root.manager.loggerDict if name.startswith(("telegram", "httpx", "httpcore")))
-    for name in sorted(names):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactRecord) for f in logger.filters):
-            logger.addFilter(_RedactRecord())
+    redact_at_source(*sorted(names))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bot.logsafe import redact
+from bot.logsafe import redact_at_source
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -50,21 +50,8 @@ HINTS = {
 }
 
 
-class _RedactUrls(logging.Filter):
-    """httpx logs every request URL at INFO; a URL here carries access_token= or a robot key=."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), ()
-        return True
-
-
-def _install_log_filter() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactUrls) for f in logger.filters):
-        logger.addFilter(_RedactUrls())
-
-
-_install_log_filter()
+# httpx logs every request URL at INFO; a URL here carries access_token= or a robot key=.
+redact_at_source("httpx")
 
 
 class WeComApiError(Exception):
