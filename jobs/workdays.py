@@ -98,7 +98,7 @@ class WorkCalendar:
         if self.first_known_year <= day.year <= self.last_known_year:
             try:
                 return bool(chinese_calendar.is_workday(day))
-            except NotImplementedError:  # the package knows less than it was said to
+            except NotImplementedError:  # chinese-calendar's "no data for this year": fall back below
                 pass
         self._warn_once(day.year)
         return day.weekday() < 5
