@@ -283,6 +283,10 @@ def _explain_text(searcher: Searcher, question: str, k: int) -> str:
         terms = "、".join(f"{term} {value:.3f}" for term, value in item.get("terms", {}).items()) or "无"
         lines.append(f"{rank}. {item['citation']}  得分 {item['score']:.3f}")
         lines.append(f"   命中词：{terms}")
+        lines.append(
+            f"   覆盖 {item['coverage']:.2f} · 缺的最具体的词权重 {item['gap']:.1f} · "
+            f"可信度 {item['confidence']:.2f}（回答门槛 {searcher.min_confidence:.2f}）"
+        )
     return "\n".join(lines)
 
 

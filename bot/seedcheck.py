@@ -16,10 +16,25 @@ def check_seeds(seeds_dir: Path) -> list[SeedProblem]:
     from jobs.workdays import check_workday_seeds
 
     return (check_regulations(seeds_dir / "regulations") + check_lexicon(seeds_dir / "lexicon")
+            + check_askings(seeds_dir)
             + check_escalation(seeds_dir / FILE_NAME)
             + check_workday_seeds(seeds_dir)
             + check_shifts(seeds_dir)
             + check_reminders(seeds_dir))
+
+
+def check_askings(seeds_dir: Path) -> list[SeedProblem]:
+    """seeds/askings.txt: every header must name one clause of the regulations as they are now."""
+    from retrieval.askings import ASKINGS, read_askings
+    from retrieval.corpus import load_corpus
+
+    if not (seeds_dir / ASKINGS).exists():
+        return []
+    try:
+        docs = load_corpus(seeds_dir / "regulations")
+    except (OSError, UnicodeDecodeError):
+        return []  # check_regulations reports the regulations themselves
+    return read_askings(seeds_dir / ASKINGS, docs)[1]
 
 
 def check_regulations(folder: Path) -> list[SeedProblem]:

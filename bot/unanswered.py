@@ -16,7 +16,8 @@ from bot.settings import Settings
 from bot.storage.models import UnansweredQuestion
 
 REASONS = {
-    "low_coverage": "没有条款覆盖问题的主要内容",
+    "low_confidence": "没有条款覆盖问题的主要内容",
+    "low_coverage": "没有条款覆盖问题的主要内容",  # older rows: the measure's earlier name
     "low_score": "匹配太弱",
     "no_match": "一个词都没匹配上",
     "empty": "没有可用的词",

@@ -1,9 +1,12 @@
 """Load and validate the admin-editable word lists in seeds/lexicon/.
 
-Three UTF-8 text files, `#` comments and blank lines allowed:
+UTF-8 text files, `#` comments and blank lines allowed:
   userdict.txt   jieba user dictionary, one entry a line: WORD [FREQ] [TAG]
   stopwords.txt  one word a line
   synonyms.txt   one group a line, canonical word first, words separated by spaces
+  related.txt    (optional) one group a line: a general word of the rules first, then the specific
+                 things staff name that fall under it (物资 梯子 钢筋 …). Unlike a synonym, the
+                 specific word keeps its own meaning; a question naming it also searches the rule word.
 
 Problems are collected (not raised one at a time) so an admin sees every mistake in one pass, with
 messages in plain Simplified Chinese. Words are stored normalised exactly as the tokenizer
@@ -22,12 +25,16 @@ from types import MappingProxyType
 USERDICT = "userdict.txt"
 STOPWORDS = "stopwords.txt"
 SYNONYMS = "synonyms.txt"
+RELATED = "related.txt"
+# A specific word may fall under this many general words at most (a short list stays explainable).
+MAX_RELATED_PER_WORD = 2
 
 # What each file is for, quoted when the file is missing.
 _PURPOSE = {
     USERDICT: "用户词典，每行一个词：词语 [词频] [词性]",
     STOPWORDS: "停用词，每行一个词",
     SYNONYMS: "同义词，每行一组，标准词在前，用空格隔开",
+    RELATED: "关联词，每行一组，规定里的总称在前，员工说的具体东西在后，用空格隔开",
 }
 
 # A `#` at the start of a line or after whitespace starts a comment ("C#" stays a word).
@@ -67,10 +74,12 @@ class Lexicon:
     stopwords: frozenset[str] = frozenset()
     # Every word of every group → the group's canonical word (canonical words map to themselves).
     synonyms: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Specific word → the rules' general words it falls under (梯子 → (物资,)), in file order.
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def load_lexicon(folder: Path) -> Lexicon:
-    """Read the three files; raise SeedError listing every problem if any file is wrong."""
+    """Read the files; raise SeedError listing every problem if any file is wrong."""
     lexicon, problems = _read(folder)
     if problems:
         raise SeedError(problems)
@@ -78,7 +87,7 @@ def load_lexicon(folder: Path) -> Lexicon:
 
 
 def check_lexicon(folder: Path) -> list[SeedProblem]:
-    """Every problem in the three files; empty when they load cleanly."""
+    """Every problem in the lexicon files; empty when they load cleanly."""
     return _read(folder)[1]
 
 
@@ -87,19 +96,23 @@ def _read(folder: Path) -> tuple[Lexicon, list[SeedProblem]]:
     userdict = _parse_userdict(folder / USERDICT, problems)
     stopwords = _parse_stopwords(folder / STOPWORDS, problems)
     synonyms = _parse_synonyms(folder / SYNONYMS, problems)
+    related = _parse_related(folder / RELATED, problems) if (folder / RELATED).exists() else {}
     _check_overlap(folder, stopwords, synonyms, problems)
+    _check_related(folder, stopwords, synonyms, related, problems)
     lexicon = Lexicon(
         userdict=tuple(userdict),
         stopwords=frozenset(stopwords),
         synonyms=MappingProxyType({w: canon for w, (canon, _line) in synonyms.items()}),
+        related=MappingProxyType({w: tuple(g for g, _line in groups) for w, groups in related.items()}),
     )
     return lexicon, problems
 
 
-def _lines(path: Path, problems: list[SeedProblem]) -> list[tuple[int, str]]:
+def read_lines(path: Path, problems: list[SeedProblem]) -> list[tuple[int, str]]:
     """(line number, content) for the non-blank, non-comment lines of a file, comments stripped."""
     if not path.is_file():
-        problems.append(SeedProblem(str(path), 0, f"缺少文件 {path.name}（{_PURPOSE[path.name]}）。"))
+        purpose = f"（{_PURPOSE[path.name]}）" if path.name in _PURPOSE else ""
+        problems.append(SeedProblem(str(path), 0, f"缺少文件 {path.name}{purpose}。"))
         return []
     raw = path.read_bytes()
     try:
@@ -125,7 +138,7 @@ def _fields(content: str) -> list[str]:
 
 def _parse_userdict(path: Path, problems: list[SeedProblem]) -> list[UserWord]:
     entries: list[UserWord] = []
-    for number, content in _lines(path, problems):
+    for number, content in read_lines(path, problems):
         parts = _fields(content)
         if not parts:
             continue
@@ -157,7 +170,7 @@ def _parse_userdict(path: Path, problems: list[SeedProblem]) -> list[UserWord]:
 def _parse_stopwords(path: Path, problems: list[SeedProblem]) -> dict[str, int]:
     """Stopword → line number of its first occurrence."""
     words: dict[str, int] = {}
-    for number, content in _lines(path, problems):
+    for number, content in read_lines(path, problems):
         parts = _fields(content)
         if len(parts) != 1:
             problems.append(SeedProblem(
@@ -171,7 +184,7 @@ def _parse_stopwords(path: Path, problems: list[SeedProblem]) -> dict[str, int]:
 def _parse_synonyms(path: Path, problems: list[SeedProblem]) -> dict[str, tuple[str, int]]:
     """Word → (canonical word, line number of its group)."""
     mapping: dict[str, tuple[str, int]] = {}
-    for number, content in _lines(path, problems):
+    for number, content in read_lines(path, problems):
         group = list(dict.fromkeys(_fields(content)))  # a word repeated within its own group is harmless
         where = ""
         if len(group) < 2:
@@ -191,6 +204,55 @@ def _parse_synonyms(path: Path, problems: list[SeedProblem]) -> dict[str, tuple[
         for word in group:
             mapping[word] = (group[0], number)
     return mapping
+
+
+def _parse_related(path: Path, problems: list[SeedProblem]) -> dict[str, list[tuple[str, int]]]:
+    """Specific word → [(general word, line number), …]."""
+    mapping: dict[str, list[tuple[str, int]]] = {}
+    for number, content in read_lines(path, problems):
+        group = list(dict.fromkeys(_fields(content)))
+        if len(group) < 2:
+            problems.append(SeedProblem(
+                str(path), number,
+                f"一组关联词至少要有两个词（规定里的总称在前，具体说法在后，用空格隔开），现在只有“{content}”。",
+            ))
+            continue
+        general, members = group[0], group[1:]
+        for word in members:
+            under = mapping.setdefault(word, [])
+            if len(under) >= MAX_RELATED_PER_WORD:
+                lines = "、".join(f"第 {line} 行" for _g, line in under)
+                problems.append(SeedProblem(
+                    str(path), number,
+                    f"“{word}”已经写在{lines}，一个词最多归到 {MAX_RELATED_PER_WORD} 个总称下。",
+                ))
+                continue
+            under.append((general, number))
+    return mapping
+
+
+def _check_related(
+    folder: Path,
+    stopwords: dict[str, int],
+    synonyms: dict[str, tuple[str, int]],
+    related: dict[str, list[tuple[str, int]]],
+    problems: list[SeedProblem],
+) -> None:
+    # A stopword is never searched, and a synonym is already mapped to its group's first word:
+    # listing either here would silently do nothing.
+    path = str(folder / RELATED)
+    for word, groups in related.items():
+        line = groups[0][1]
+        if word in stopwords:
+            problems.append(SeedProblem(
+                path, line, f"“{word}”也是停用词（第 {stopwords[word]} 行），停用词会被忽略，请从其中一个文件删掉。"
+            ))
+        elif word in synonyms and synonyms[word][0] != word:
+            canon, syn_line = synonyms[word]
+            problems.append(SeedProblem(
+                path, line,
+                f"“{word}”在同义词第 {syn_line} 行已算作“{canon}”，这里请写“{canon}”。",
+            ))
 
 
 def _check_overlap(

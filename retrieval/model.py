@@ -66,3 +66,6 @@ class Answer:
     # Share of the question's specific words (weighted by rarity) found in the best hit, the
     # abstention measure (0 when nothing matched); see search.py.
     coverage: float = 0.0
+    # The abstention measure: coverage adjusted for the match's strength and the most specific
+    # question word the best clause lacks; answered when high enough (see search.py).
+    confidence: float = 0.0

@@ -3,7 +3,8 @@
 Ranking, in two steps:
   1. BM25 (`BM25Index`, equal to rank_bm25 over the token lists) over each clause's tokens: its text,
      its heading path, the lead-in sentence of the list it belongs to ("…确定是否需要立项:" is
-     context of each item below it, not a rule of its own) and its document title. The question's
+     context of each item below it, not a rule of its own), its document title and the admin's
+     常见问法 for it (seeds/askings.txt, retrieval/askings.py: the everyday ways staff ask about it). The question's
      words count `word_repeat` times, its sub-words and characters once: a whole-word match
      outweighs a few shared characters.
   2. The best `RERANK_DEPTH` hits are re-ordered by score × (rerank_alpha + overlap), where overlap
@@ -14,22 +15,34 @@ Ranking, in two steps:
      × (1 + answer_type_boost): see retrieval/answertype.py.
 Near-identical clauses (`Clause.also_in`) are folded into one hit.
 
+The rules speak in general words, staff of specific things: a question naming 梯子 also searches 物资,
+one naming 刷抖音 also searches 无关 (seeds/lexicon/related.txt, `Tokenizer.related`). The general word
+is added to the BM25 query `related_repeat` times, and a clause holding it covers the specific word
+for re-ranking and abstention with `related_credit` of that word's weight.
+
 Before any of this, `repair` fixes one-character pinyin-IME typos against the rules' words
 (消访 → 消防, 保正金 → 保证金; retrieval/homophone.py), unless `fix_typos=False`.
 
 Abstention looks at the best hit. `reason` says why a question was not answered:
-  "empty"         the question has no search terms (only punctuation, emoji, question words …)
-  "no_match"      no clause shares a single term with it
-  "low_coverage"  coverage < min_coverage, where
-                      coverage = weight of the question's distinct words the best clause contains
-                                 / weight of all of them
-                  counted on whole words (a word, or a character the clause has inside a word;
-                  never the loose characters of a missing longer word), and a word weighs how rare
-                  it is in ordinary Chinese (`Tokenizer.rarity`, from jieba's word frequencies)
-                  above COMMON_RARITY, the rarity of the commonest content words (人, 用, 月). So
-                  what a rule must share with the question is its specific words: 年假一年有几天
-                  shares only 一年 with 一年一申报, while 年假 (rarity 14.9) is in no rule.
-  "low_score"     BM25 score of the best hit < min_score: the match rests on too little evidence.
+  "empty"           the question has no search terms (only punctuation, emoji, question words …)
+  "no_match"        no clause shares a single term with it
+  "low_confidence"  confidence < min_confidence, where
+                        confidence = coverage + score_credit × ln(1 + score) − gap_penalty × gap
+                    coverage = weight of the question's distinct words the best clause contains
+                               / weight of all of them
+                    counted on whole words (a word, or a character the clause has inside a word;
+                    never the loose characters of a missing longer word; a specific thing counts as
+                    contained when the clause holds its general word from related.txt). A word
+                    weighs how rare it is in ordinary Chinese (`Tokenizer.rarity`, from jieba's word
+                    frequencies) above COMMON_RARITY, the rarity of the commonest content words (人,
+                    用, 月). So what a rule must share with the question is its specific words:
+                    年假一年有几天 shares only 一年 with 一年一申报, while 年假 (rarity 14.9) is in no
+                    rule.
+                    score = the best hit's final score: a strong match may rest on fewer words.
+                    gap = the weight of the most specific question word the clause lacks: a
+                    question is about its rarest word (巡逻要带对讲机吗 is about 对讲机, which no
+                    rule names, however well 巡逻 matches).
+  "low_score"       BM25 score of the best hit < min_score: the match rests on too little evidence.
 The thresholds are constructor parameters, calibrated on the development and held-out question sets
 together (`python -m retrieval.quality`, tests/data/*.jsonl).
 
@@ -42,15 +55,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from retrieval.answertype import asked, stated
+from retrieval.askings import ASKINGS, load_askings
 from retrieval.highlight import highlight
 from retrieval.index import BM25Index, FloatArray, ranked, save_arrays
 from retrieval.lexicon import load_lexicon
@@ -64,13 +79,11 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _CACHE_PREFIX = "index-"
 
-# Abstention, measured on dev (129 answerable + 16 out of scope) and held-out (50 + 12) together:
-# min_coverage 0.31-0.33 is the only region where >= 7/8 of the out-of-scope questions of each set
-# are abstained and few answerable ones: below 0.31 值夜班有没有夜宵补贴 (0.30) is answered, from 0.33
-# colloquial answerable questions are abstained (held-out 3/50 → 5/50). min_score (on a hit's final
-# score) changes nothing on either set anywhere in 0-10: it guards against a hit resting on a stray
-# character.
-DEFAULT_MIN_COVERAGE = 0.32
+# Abstention: see the module doc and docs/quality.md for how these were measured. min_score (on a
+# hit's final score) guards against a hit resting on a stray character.
+DEFAULT_MIN_CONFIDENCE = 0.78
+DEFAULT_SCORE_CREDIT = 0.2
+DEFAULT_GAP_PENALTY = 0.05
 DEFAULT_MIN_SCORE = 6.0
 # Words as common as these carry no topic (人 5.3, 用 6.7, 月 6.3, 被 6.3 …): rarity up to this
 # weighs nothing in coverage. Measured: 6 gives AUC 0.962 (answerable vs out of scope) against 0.958
@@ -92,6 +105,12 @@ RERANK_DEPTH = 20
 # off 83.7, 0.1 83.7, 0.2 84.5, 0.3 84.5, 0.5 85.3 %; both held-out sets unchanged at every value.
 # 0.3 is the middle of the range that helps, not its edge.
 DEFAULT_ANSWER_TYPE_BOOST = 0.3
+# General words of related.txt in the BM25 query (times) and their coverage credit (share of the
+# specific word's weight). Measured: see docs/quality.md.
+DEFAULT_RELATED_REPEAT = 1
+DEFAULT_RELATED_CREDIT = 1.0
+# Times each 常见问法 line is counted in its clause's tokens. Measured: see docs/quality.md.
+DEFAULT_ASKING_WEIGHT = 1
 # Sentence ends inside a clause text: a lead-in is the part after the last of them.
 _SENTENCE_END = "。！？!?；;"
 
@@ -103,7 +122,9 @@ class Searcher:
         tokenizer: Tokenizer,
         *,
         index: BM25Index | None = None,
-        min_coverage: float = DEFAULT_MIN_COVERAGE,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        score_credit: float = DEFAULT_SCORE_CREDIT,
+        gap_penalty: float = DEFAULT_GAP_PENALTY,
         min_score: float = DEFAULT_MIN_SCORE,
         heading_weight: int = 1,
         title_weight: int = 1,
@@ -112,17 +133,25 @@ class Searcher:
         rerank_alpha: float | None = DEFAULT_RERANK_ALPHA,
         fix_typos: bool = True,
         answer_type_boost: float = DEFAULT_ANSWER_TYPE_BOOST,
+        related_repeat: int = DEFAULT_RELATED_REPEAT,
+        related_credit: float = DEFAULT_RELATED_CREDIT,
+        askings: Mapping[str, Sequence[str]] | None = None,
+        asking_weight: int = DEFAULT_ASKING_WEIGHT,
     ) -> None:
         """`index` may be a prepared (cached) index over exactly these clauses; built when omitted."""
         self._clauses = tuple(clauses)
         self.tokenizer = tokenizer
-        self.min_coverage = min_coverage
+        self.min_confidence = min_confidence
+        self.score_credit = score_credit
+        self.gap_penalty = gap_penalty
         self.min_score = min_score
         self.heading_weight = heading_weight
         self.title_weight = title_weight
         self.fold_lead_ins = fold_lead_ins
         self.word_repeat = max(word_repeat, 1)
         self.rerank_alpha = rerank_alpha
+        self.askings: Mapping[str, Sequence[str]] = askings or {}
+        self.asking_weight = asking_weight
         if index is None:
             index = BM25Index(self.clause_tokens())
         if index.size != len(self._clauses):
@@ -130,6 +159,8 @@ class Searcher:
         self.index = index
         self.fix_typos = fix_typos
         self.answer_type_boost = answer_type_boost
+        self.related_repeat = related_repeat
+        self.related_credit = related_credit
         self._stated = [stated(c.text) for c in self._clauses]
         self._fixer: HomophoneFixer | None = None
         self._position = {c.id: i for i, c in enumerate(self._clauses)}
@@ -150,7 +181,9 @@ class Searcher:
         from retrieval.corpus import all_clauses, load_corpus
 
         lexicon = load_lexicon(seeds_dir / "lexicon")
-        clauses = all_clauses(load_corpus(seeds_dir / "regulations"))
+        docs = load_corpus(seeds_dir / "regulations")
+        clauses = all_clauses(docs)
+        options.setdefault("askings", load_askings(seeds_dir / ASKINGS, docs))
         tokenizer = Tokenizer(lexicon, cache_dir, **options.pop("tokenizer_options", {}))
         tokenizer.load()
         if cache_dir is None:
@@ -159,6 +192,7 @@ class Searcher:
             options.get("heading_weight", 1),
             options.get("title_weight", 1),
             options.get("fold_lead_ins", True),
+            options.get("asking_weight", DEFAULT_ASKING_WEIGHT),
         )
         key = _cache_key(seeds_dir, clauses, tokenizer, index_options)
         path = cache_dir / f"{_CACHE_PREFIX}{key}.npz"
@@ -170,7 +204,8 @@ class Searcher:
 
     def clause_tokens(self) -> list[list[str]]:
         """The token list indexed for each clause: its text, then its headings, the lead-ins above it
-        (both repeated by `heading_weight`) and its document title (by `title_weight`).
+        (both repeated by `heading_weight`), its document title (by `title_weight`) and its
+        常见问法 (by `asking_weight`).
 
         A clause that is nothing but a lead-in ("…根据实施的难易程度及经费投入情况,确定是否需要立项:")
         indexes no text of its own: its words are in every item below it, and as a hit of its own it
@@ -197,6 +232,8 @@ class Searcher:
                 if above is not None:
                     tokens += cut(above) * self.heading_weight
             tokens += cut(clause.doc) * self.title_weight
+            for asking in self.askings.get(clause.id, ()):
+                tokens += self.tokenizer.tokens(asking) * self.asking_weight
             out.append(tokens)
         return out
 
@@ -241,8 +278,21 @@ class Searcher:
         return self._fixer
 
     def query_tokens(self, analysis: Analysis) -> list[str]:
-        """Each word `word_repeat` times, then the sub-words and characters once (see the module doc)."""
-        return [*analysis.words * self.word_repeat, *analysis.subwords, *analysis.chars]
+        """Each word `word_repeat` times, then the sub-words and characters once, then the general
+        words of related.txt `related_repeat` times (see the module doc)."""
+        general = list(dict.fromkeys(g for gs in self.general_words(analysis).values() for g in gs))
+        return [*analysis.words * self.word_repeat, *analysis.subwords, *analysis.chars, *general * self.related_repeat]
+
+    def general_words(self, analysis: Analysis) -> dict[str, tuple[str, ...]]:
+        """Question word → the rules' general words it falls under (梯子 → 物资), leaving out those the
+        question already says."""
+        said = set(analysis.words)
+        out: dict[str, tuple[str, ...]] = {}
+        for word in analysis.words:
+            general = tuple(g for g in self.tokenizer.related.get(word, ()) if g not in said)
+            if general:
+                out[word] = general
+        return out
 
     def ask(self, question: str, k: int = 3) -> Answer:
         analysis = self.analyze(question)
@@ -252,15 +302,26 @@ class Searcher:
             return Answer(question, False, hits, "empty", terms=())
         if not hits or hits[0].score <= 0:
             return Answer(question, False, hits, "no_match", terms=tuple(terms))
-        coverage = self.coverage(analysis, self._index_of(hits[0].clause))
+        coverage, gap = self._support(analysis, self._index_of(hits[0].clause))
+        confidence = self.confidence(coverage, hits[0].score, gap)
         reason = None
-        if coverage < self.min_coverage:
-            reason = "low_coverage"
+        if confidence < self.min_confidence:
+            reason = "low_confidence"
         elif hits[0].score < self.min_score:
             reason = "low_score"
-        return Answer(question, reason is None, hits, reason, terms=tuple(terms), coverage=coverage)
+        return Answer(
+            question, reason is None, hits, reason, terms=tuple(terms), coverage=coverage, confidence=confidence
+        )
+
+    def confidence(self, coverage: float, score: float, gap: float) -> float:
+        """The abstention measure (see the module doc): answered when at least `min_confidence`."""
+        return coverage + self.score_credit * math.log1p(max(score, 0.0)) - self.gap_penalty * gap
 
     def coverage(self, analysis: Analysis, doc_index: int) -> float:
+        return self._support(analysis, doc_index)[0]
+
+    def _support(self, analysis: Analysis, doc_index: int) -> tuple[float, float]:
+        """(coverage, gap) of one clause for the question, see `coverage`."""
         """Share of the question's specific words that one clause contains (the abstention measure).
 
         Each distinct word weighs max(rarity − COMMON_RARITY, 0), its rarity in ordinary Chinese
@@ -269,8 +330,9 @@ class Searcher:
         one-character word — a character of one of its words (扣 in 扣留). Loose characters of a
         missing longer word do not count (年假 is not in 一年一申报).
         """
-        total = covered = 0.0
+        total = covered = gap = 0.0
         seen: set[str] = set()
+        general = self.general_words(analysis)
         for word, surface in zip(analysis.words, analysis.surfaces, strict=True):
             if word in seen:
                 continue
@@ -280,7 +342,11 @@ class Searcher:
             total += weight
             if self.index.contains(word, doc_index):
                 covered += weight
-        return covered / total if total > 0 else 0.0
+            elif any(self.index.contains(g, doc_index) for g in general.get(word, ())):
+                covered += weight * self.related_credit
+            else:
+                gap = max(gap, weight)
+        return (covered / total if total > 0 else 0.0), gap
 
     def _overlaps(self, analysis: Analysis, doc_indices: Sequence[int]) -> list[float]:
         """Share of the question's idf mass each clause contains (the re-ranking measure).
@@ -292,6 +358,7 @@ class Searcher:
         """
         parts: list[tuple[str, float, list[tuple[int, int, str]], set[int]]] = []
         seen: set[str] = set()
+        general = self.general_words(analysis)
         for word, surface in zip(analysis.words, analysis.surfaces, strict=True):
             if word in seen:
                 continue
@@ -308,6 +375,7 @@ class Searcher:
         if total <= 0:
             return [0.0 for _ in doc_indices]
         terms = [t for word, _w, spans, _p in parts for t in (word, *(term for _s, _e, term in spans))]
+        terms += [g for gs in general.values() for g in gs]
         holders = self.index.holders(terms, doc_indices)
         out: list[float] = []
         for doc in doc_indices:
@@ -315,6 +383,8 @@ class Searcher:
             for word, weight, spans, positions in parts:
                 if doc in holders[word]:
                     covered += weight
+                elif any(doc in holders[g] for g in general.get(word, ())):
+                    covered += weight * self.related_credit
                 elif spans:
                     covered_at = {i for a, b, t in spans if doc in holders[t] for i in range(a, b)}
                     covered += weight * len(covered_at & positions) / len(positions)
@@ -322,7 +392,8 @@ class Searcher:
         return out
 
     def explain(self, question: str, k: int = 3) -> list[dict[str, Any]]:
-        """Per hit: citation, score, coverage and each matched term's share of the score ("hit test")."""
+        """Per hit: citation, score, coverage, gap, confidence and each matched term's share of the
+        score ("hit test")."""
         analysis = self.analyze(question)
         query = self.query_tokens(analysis)
         kinds = asked(normalize(question))
@@ -330,6 +401,7 @@ class Searcher:
         out: list[dict[str, Any]] = []
         for hit in hits:
             i = self._index_of(hit.clause)
+            coverage, gap = self._support(analysis, i)
             factor = 1.0
             if self.rerank_alpha is not None and analysis.words:
                 factor = self.rerank_alpha + self._overlaps(analysis, [i])[0]
@@ -340,7 +412,9 @@ class Searcher:
                 "id": hit.clause.id,
                 "citation": hit.clause.citation,
                 "score": hit.score,
-                "coverage": self.coverage(analysis, i),
+                "coverage": coverage,
+                "gap": gap,
+                "confidence": self.confidence(coverage, hit.score, gap),
                 "terms": dict(sorted(parts.items(), key=lambda kv: -kv[1])),
                 "missing": [t for t in dict.fromkeys(query) if t not in parts],
                 "also": [c.citation for c in hit.also],
@@ -387,7 +461,8 @@ class Searcher:
         `Hit.matched` lists the question's words and sub-words the clause contains, not the
         character layer: it is what chat highlights, and 【班】 inside 交接班 would be noise.
         """
-        shown = list(dict.fromkeys([*analysis.words, *analysis.subwords]))
+        general = [g for gs in self.general_words(analysis).values() for g in gs]
+        shown = list(dict.fromkeys([*analysis.words, *analysis.subwords, *general]))
         want = min(max(k, 0), len(self._members))
         best_of: dict[int, int] = {}  # group → its best clause, in rank order
         if want:
@@ -460,7 +535,7 @@ def _cache_key(
     seeds_dir: Path,
     clauses: Sequence[Clause],
     tokenizer: Tokenizer,
-    index_options: tuple[int, int, bool],
+    index_options: tuple[int, int, bool, int],
 ) -> str:
     """Hash of everything the prepared index depends on: any change gives a new key."""
     h = hashlib.sha256()
@@ -477,6 +552,8 @@ def _cache_key(
     for folder in ("lexicon", "regulations"):
         for path in sorted((seeds_dir / folder).glob("*.txt")):
             put(path.name, path.read_bytes())
+    askings = seeds_dir / ASKINGS
+    put(askings.read_bytes() if askings.is_file() else b"")
     # The parsed clauses too, so a change in the corpus parser alone also rebuilds.
     for c in clauses:
         put(c.id, c.doc, c.text, "\x1f".join(c.headings))

@@ -203,7 +203,13 @@ class Tokenizer:
         extra = frozenset(normalize(w) for w in extra_stopwords) - lexicon.synonyms.keys()
         self.stopwords = frozenset(lexicon.stopwords) | extra
         self.synonyms = dict(lexicon.synonyms)
+        # Specific word → the rules' general words (related.txt), both in canonical form.
+        self.related: dict[str, tuple[str, ...]] = {
+            word: tuple(dict.fromkeys(self.synonyms.get(g, g) for g in general))
+            for word, general in lexicon.related.items()
+        }
         self._userwords = frozenset(entry.word for entry in lexicon.userdict)
+        self._related_words = frozenset(self._lexicon_words()) - self.synonyms.keys()
         self.join_separable = join_separable
         self.strip_complements = strip_complements
         self._jieba: jieba.Tokenizer | None = None
@@ -250,10 +256,11 @@ class Tokenizer:
         for entry in self.lexicon.userdict:
             tk.add_word(entry.word, entry.freq, entry.tag)
             added.add(entry.word)
-        for word in self.synonyms:
+        for word in self._lexicon_words():
             if word not in added:
                 # No frequency: jieba suggests one just high enough to keep the word whole.
                 tk.add_word(word)
+                added.add(word)
         if prepared is not None:
             _save_prepared(tk, prepared)
         return tk
@@ -263,9 +270,16 @@ class Tokenizer:
         for entry in self.lexicon.userdict:
             h.update(f"\n{entry.word}\t{entry.freq}\t{entry.tag}".encode())
         h.update(b"\n--synonyms--")
-        for word in sorted(self.synonyms):
+        for word in sorted(self._lexicon_words()):
             h.update(f"\n{word}".encode())
         return h.hexdigest()[:24]
+
+    def _is_lexicon_word(self, word: str) -> bool:
+        return word in self.synonyms or word in self._userwords or word in self._related_words
+
+    def _lexicon_words(self) -> set[str]:
+        """Synonym and related words: each is cut whole, so it can be mapped or expanded."""
+        return {*self.synonyms, *self.related, *(g for general in self.related.values() for g in general)}
 
     def cut(self, text: str) -> list[str]:
         """jieba's precise-mode pieces of the normalised text, unfiltered (for debugging and tests)."""
@@ -297,8 +311,7 @@ class Tokenizer:
         def join(m: re.Match[str]) -> str:
             verb, obj = m.group(1), m.group(3)
             word = verb + obj
-            lexicon_word = word in self.synonyms or word in self._userwords
-            known = lexicon_word or freq.get(word, 0) >= _SEPARABLE_MIN_FREQ
+            known = self._is_lexicon_word(word) or freq.get(word, 0) >= _SEPARABLE_MIN_FREQ
             return verb if known and verb not in _NOT_VERB else m.group(0)
 
         return _SEPARABLE.sub(join, text)
@@ -337,7 +350,7 @@ class Tokenizer:
         """报上去 → 报, 批下来 → 批, 签完 → 签: a verb with a direction or result complement that jieba
         keeps as one rare word means the verb; the complement is the form of spoken Chinese, never the
         topic. Lexicon words are left whole (进来 is a synonym of 进入)."""
-        if not self.strip_complements or word in self.synonyms or word in self._userwords:
+        if not self.strip_complements or self._is_lexicon_word(word):
             return word
         for ending in _COMPLEMENTS:
             if len(word) > len(ending) and word.endswith(ending):

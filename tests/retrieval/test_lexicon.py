@@ -120,3 +120,31 @@ def test_load_raises_with_every_problem(tmp_path: Path) -> None:
 def test_empty_files_are_fine(tmp_path: Path) -> None:
     lexicon = load_lexicon(write(tmp_path, "# only comments\n", "\n\n", ""))
     assert (lexicon.userdict, lexicon.stopwords, dict(lexicon.synonyms)) == ((), frozenset(), {})
+
+
+def test_related_words_map_specific_things_to_the_rules_general_word(tmp_path: Path) -> None:
+    folder = write(tmp_path, synonyms="盗窃 偷\n")
+    (folder / "related.txt").write_text("# 上位词\n物资 梯子 钢筋\n无关 刷抖音 梯子\n", encoding="utf-8")
+    lexicon = load_lexicon(folder)
+    assert lexicon.related == {"梯子": ("物资", "无关"), "钢筋": ("物资",), "刷抖音": ("无关",)}
+    assert dict(load_lexicon(write(tmp_path / "none")).related) == {}  # related.txt is optional
+
+
+def test_related_problems_are_reported_by_line(tmp_path: Path) -> None:
+    folder = write(tmp_path, stopwords="东西\n", synonyms="盗窃 偷\n")
+    (folder / "related.txt").write_text(
+        "物资\n"                       # 1: a lone word
+        "物资 梯子 东西\n"              # 2: 东西 is a stopword
+        "财产 梯子\n"
+        "工具 梯子\n"                   # 4: a third general word for 梯子
+        "不法分子 偷\n",                # 5: 偷 is already read as 盗窃
+        encoding="utf-8",
+    )
+    problems = check_lexicon(folder)
+    assert [(p.file.rsplit("/", 1)[-1], p.line) for p in problems] == [
+        ("related.txt", 1), ("related.txt", 4), ("related.txt", 2), ("related.txt", 5),
+    ]
+    assert "至少要有两个词" in problems[0].message
+    assert "最多归到 2 个总称" in problems[1].message
+    assert "停用词" in problems[2].message
+    assert "已算作“盗窃”" in problems[3].message and "这里请写“盗窃”" in problems[3].message
