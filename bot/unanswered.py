@@ -61,6 +61,7 @@ def cli(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = No
     for text, n, last, reason in rows:
         local = last.astimezone(tz)
         print(f"{n:>4} 次  {local:%m-%d %H:%M}  {text}  （{REASONS.get(reason, reason)}）", file=out)
-    print("可以把员工的说法加进 seeds/lexicon/synonyms.txt（标准词在前），"
+    print("规定里有答案的问题：把这个问法写进 seeds/askings.txt 对应条款下面（条款引用用 dutybot corpus show 查）；"
+          "员工的说法和规定用词不同：加进 seeds/lexicon/synonyms.txt（标准词在前）。"
           "改完运行 dutybot seeds check。", file=out)
     return 0

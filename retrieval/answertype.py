@@ -11,6 +11,8 @@ Kinds:
   money   多少钱, 奖多少, 罚多少, 几块 … → an amount (10元, 罚款, 金额)
   count   几个人, 多少人, 几名 …        → a number of people (7人, 7-9名, 2/3)
   definition  什么意思, 指的是, 啥叫, 什么情况算 … → a definition ("客户投诉:是指…", 称为)
+  kinds   分几种, 哪几类, 包括哪些, 都有啥 …  → an enumeration of kinds ("包括经营创新、技术创新和
+          管理创新", 分为, 以下)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ),
     "money": re.compile(r"多少钱|几块|多少元|奖多少|罚多少|扣多少钱|给多少|发多少"),
     "count": re.compile(r"几个人|多少人|几人|几名|多少名|几位|多少个人"),
+    "kinds": re.compile(r"分几种|分哪几|哪几种|哪几类|几类|几种|分为几|分成几|包括哪些|包含哪些|都有哪些|都有啥|都包括"),
     "definition": re.compile(
         r"定义|什么意思|啥意思|是指|指的是|指的啥|指啥|指什么|什么叫|啥叫|什么是|啥是|(什么|啥|哪些|哪种)情况(下)?算"
     ),
@@ -37,6 +40,7 @@ _STATES: dict[str, re.Pattern[str]] = {
     ),
     "money": re.compile(rf"{_NUM}+\s*(元|块|万元)|罚款|奖金|金额|费用"),
     "count": re.compile(rf"{_NUM}+\s*(人|名|位)|[0-9]+\s*/\s*[0-9]+"),
+    "kinds": re.compile(r"包括|包含|分为|分成|以下"),
     "definition": re.compile(r"^[^,,。:：]{1,12}[:：]\s*是指|是指|指的是|称为|称作|定义为"),
 }
 

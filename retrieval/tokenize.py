@@ -58,8 +58,10 @@ QUESTION_WORDS: frozenset[str] = frozenset(
     + ["哪", "哪里", "哪儿", "哪些", "哪个", "谁", "多少", "几", "是否", "可否"]
     # A-not-A questions
     + ["是不是", "能不能", "可不可以", "会不会", "要不要", "有没有", "行不行", "对不对", "算不算"]
+    # the same in northern speech (中不中 = 行不行), and question phrases jieba keeps whole
+    + ["中不中", "成不成", "哪几个", "哪几种", "几种", "什么样", "咋样", "咋搞", "多会儿", "怎么回事", "究竟"]
     # asking, and who is asking
-    + ["请问", "请", "问", "一下", "我", "我们", "你", "你们", "咱", "咱们"]
+    + ["请问", "请", "问", "一下", "我", "我们", "你", "你们", "咱", "咱们", "俺", "俺们"]
 )
 
 
@@ -261,6 +263,9 @@ class Tokenizer:
                 # No frequency: jieba suggests one just high enough to keep the word whole.
                 tk.add_word(word)
                 added.add(word)
+        for word in self._question_phrases():
+            if word not in added and word not in tk.FREQ:
+                tk.add_word(word)  # 中不中 cut whole, so it is dropped as a question word
         if prepared is not None:
             _save_prepared(tk, prepared)
         return tk
@@ -272,7 +277,14 @@ class Tokenizer:
         h.update(b"\n--synonyms--")
         for word in sorted(self._lexicon_words()):
             h.update(f"\n{word}".encode())
+        h.update(b"\n--question phrases--")
+        for word in sorted(self._question_phrases()):
+            h.update(f"\n{word}".encode())
         return h.hexdigest()[:24]
+
+    def _question_phrases(self) -> set[str]:
+        """The built-in question words of several characters (dropped like stopwords)."""
+        return {w for w in self.stopwords - self.lexicon.stopwords if len(w) > 1}
 
     def _is_lexicon_word(self, word: str) -> bool:
         return word in self.synonyms or word in self._userwords or word in self._related_words

@@ -22,6 +22,7 @@ NOT_UNDERSTOOD = "没看懂您的问题。请用文字描述，例如：晚上�
 TOO_LONG = "问题太长了（{length} 字）。请用一两句话说清楚要问的事，{limit} 字以内。"
 NO_RULE = "没有找到相关规定。"
 NO_RULE_HINT = "可以换个说法再问，说清楚是什么事、在什么场合（例如“值班时能不能抽烟”）。如需帮助请问值班领导。"
+NO_EXACT_RULE = "没有找到直接对应的规定。最接近的是：\n{citation}\n{text}\n如果不是您要问的，可以换个说法再问，或问值班领导。"
 USE_CHINESE = "目前只能回答中文问题，请用中文提问。"
 SAME_RULE_ALSO_IN = "（{citations} 有相同规定）"
 RELATED = "相关条款："

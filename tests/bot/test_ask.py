@@ -6,6 +6,7 @@ import pytest
 
 from bot.app import App
 from bot.core import texts
+from bot.core.handlers import ask as ask_handler
 from bot.storage.models import Account, Person, Record
 from tests.support import RecordingChannel, say
 
@@ -38,6 +39,18 @@ def test_out_of_scope_question_is_refused_honestly(app: App, channel: RecordingC
     reply = reply_to(app, channel, guard, "公司年假有几天")
     assert reply.startswith(texts.NO_RULE)
     assert "《" not in reply  # never a random clause
+
+
+def test_a_near_miss_is_not_an_answer_but_names_the_closest_rule(
+    app: App, channel: RecordingChannel, guard: str
+) -> None:
+    # Close to the answer threshold, not over it: the bot says so and shows the closest rule.
+    question = "夜里闷得慌开个收音机听听戏行不"
+    answer = app.services.searcher.ask(question)
+    assert not answer.answered and answer.confidence >= ask_handler.CLOSEST_MIN_CONFIDENCE
+    reply = reply_to(app, channel, guard, question)
+    assert reply.startswith("没有找到直接对应的规定。最接近的是：")
+    assert answer.hits[0].clause.citation in reply and "如果不是您要问的" in reply
 
 
 @pytest.mark.parametrize(

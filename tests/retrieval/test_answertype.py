@@ -1,5 +1,5 @@
-"""Answer types (retrieval/answertype.py): the question asks for a time, an amount, a head count or
-a definition, and the re-ranker prefers the clauses that state one."""
+"""Answer types (retrieval/answertype.py): the question asks for a time, an amount, a head count, a
+definition or the kinds of something, and the re-ranker prefers the clauses that state one."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from tests.retrieval import SEEDS
         ("评审小组有几个人", "count"),
         ("神秘客户是什么意思", "definition"),
         ("啥情况算投诉", "definition"),
+        ("公司说的创新分哪几种", "kinds"),
+        ("服务管理计划都包括哪些东西", "kinds"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -36,6 +38,7 @@ def test_plain_questions_ask_for_no_kind() -> None:
     ("text", "kind"),
     [
         ("并在3个工作日内给以明确回复", "time"),
+        ("包括经营创新、技术创新和管理创新", "kinds"),
         ("每月20日,行政中心汇总", "time"),
         ("晚上九点钟以前必须关闭大门", "time"),
         ("奖励标准为单项建议奖励10元", "money"),
