@@ -67,10 +67,10 @@ from typing import Any
 from retrieval.answertype import asked, stated
 from retrieval.askings import ASKINGS, load_askings
 from retrieval.highlight import highlight
+from retrieval.homophone import HomophoneFixer
 from retrieval.index import BM25Index, FloatArray, ranked, save_arrays
 from retrieval.lexicon import load_lexicon
 from retrieval.model import Answer, Clause, Hit
-from retrieval.homophone import HomophoneFixer
 from retrieval.tokenize import QUESTION_WORDS, Analysis, Tokenizer, normalize
 
 log = logging.getLogger(__name__)
