@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import jieba
-import zhconv
+from retrieval._fastimport import without_pkg_resources
+
+with without_pkg_resources():  # both fall back to opening their own data files
+    import jieba
+    import zhconv
 
 # jieba sets its logger to DEBUG at import and prints "Building prefix dict…" on every load; that is
 # noise on a guard's console and in scripts that read our stdout/stderr.

@@ -181,3 +181,18 @@ def test_complement_words_of_the_lexicon_stay_whole(cache_dir: Path) -> None:
     tk = Tokenizer(Lexicon(synonyms={"进入": "进入", "进来": "进入"}), cache_dir)
     assert "进入" in tk.analyze("外人能进来吗").words
     assert Tokenizer(Lexicon(), strip_complements=False).signature != Tokenizer(Lexicon()).signature
+
+
+def test_jieba_and_zhconv_load_without_pkg_resources() -> None:
+    # pkg_resources costs ~0.2 s of a cold `dutybot ask`; both libraries open their own data files
+    # without it (retrieval/_fastimport.py). A fresh interpreter shows what an import really pulls in.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, retrieval.tokenize as t; "
+        "print('pkg_resources' in sys.modules, t.normalize('關門'), "
+        "len(t.jieba._compat.get_module_res('dict.txt').read(100)) == 100)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "关门", "True"]
