@@ -42,6 +42,9 @@ Abstention looks at the best hit. `reason` says why a question was not answered:
                     gap = the weight of the most specific question word the clause lacks: a
                     question is about its rarest word (巡逻要带对讲机吗 is about 对讲机, which no
                     rule names, however well 巡逻 matches).
+                    A question of several sentences is also judged by its last one against the same
+                    clause, and the better confidence counts: a story comes first, the ask last
+                    (…路灯也坏了,这种时候能不能回家吃个饭再来), and the story's words dilute coverage.
   "low_score"       BM25 score of the best hit < min_score: the match rests on too little evidence.
 The thresholds are constructor parameters, calibrated on the development and held-out question sets
 together (`python -m retrieval.quality`, tests/data/*.jsonl).
@@ -57,6 +60,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,7 +85,7 @@ _CACHE_PREFIX = "index-"
 
 # Abstention: see the module doc and docs/quality.md for how these were measured. min_score (on a
 # hit's final score) guards against a hit resting on a stray character.
-DEFAULT_MIN_CONFIDENCE = 0.78
+DEFAULT_MIN_CONFIDENCE = 0.86
 DEFAULT_SCORE_CREDIT = 0.2
 DEFAULT_GAP_PENALTY = 0.05
 DEFAULT_MIN_SCORE = 6.0
@@ -111,6 +115,8 @@ DEFAULT_RELATED_REPEAT = 1
 DEFAULT_RELATED_CREDIT = 1.0
 # Times each 常见问法 line is counted in its clause's tokens. Measured: see docs/quality.md.
 DEFAULT_ASKING_WEIGHT = 1
+# Where a question's sentences (and spoken pauses typed as spaces or commas) end.
+_SENTENCES = re.compile(r"[,，。！？!?；;、\s]+")
 # Sentence ends inside a clause text: a lead-in is the part after the last of them.
 _SENTENCE_END = "。！？!?；;"
 
@@ -137,6 +143,7 @@ class Searcher:
         related_credit: float = DEFAULT_RELATED_CREDIT,
         askings: Mapping[str, Sequence[str]] | None = None,
         asking_weight: int = DEFAULT_ASKING_WEIGHT,
+        judge_last_sentence: bool = True,
     ) -> None:
         """`index` may be a prepared (cached) index over exactly these clauses; built when omitted."""
         self._clauses = tuple(clauses)
@@ -152,6 +159,7 @@ class Searcher:
         self.rerank_alpha = rerank_alpha
         self.askings: Mapping[str, Sequence[str]] = askings or {}
         self.asking_weight = asking_weight
+        self.judge_last_sentence = judge_last_sentence
         if index is None:
             index = BM25Index(self.clause_tokens())
         if index.size != len(self._clauses):
@@ -302,8 +310,13 @@ class Searcher:
             return Answer(question, False, hits, "empty", terms=())
         if not hits or hits[0].score <= 0:
             return Answer(question, False, hits, "no_match", terms=tuple(terms))
-        coverage, gap = self._support(analysis, self._index_of(hits[0].clause))
+        best = self._index_of(hits[0].clause)
+        coverage, gap = self._support(analysis, best)
         confidence = self.confidence(coverage, hits[0].score, gap)
+        tail = self._last_sentence(question)
+        if tail is not None and self.judge_last_sentence:
+            tail_coverage, tail_gap = self._support(tail, best)
+            confidence = max(confidence, self.confidence(tail_coverage, hits[0].score, tail_gap))
         reason = None
         if confidence < self.min_confidence:
             reason = "low_confidence"
@@ -312,6 +325,20 @@ class Searcher:
         return Answer(
             question, reason is None, hits, reason, terms=tuple(terms), coverage=coverage, confidence=confidence
         )
+
+    def _last_sentence(self, question: str) -> Analysis | None:
+        """The last sentence of a question that tells a story first (…也没啥损失,这事还用跟领导说一声不),
+        analysed on its own; None for a one-sentence question. A last sentence with fewer than two
+        words (这样行不) takes the one before it along."""
+        parts = [p for p in _SENTENCES.split(normalize(question)) if p]
+        if len(parts) < 2:
+            return None
+        tail = self.analyze(parts[-1])
+        if len(set(tail.words)) < 2:
+            if len(parts) < 3:
+                return None
+            tail = self.analyze(parts[-2] + parts[-1])
+        return tail if len(set(tail.words)) >= 2 else None
 
     def confidence(self, coverage: float, score: float, gap: float) -> float:
         """The abstention measure (see the module doc): answered when at least `min_confidence`."""

@@ -332,3 +332,17 @@ def test_a_specific_thing_also_searches_the_rules_general_word(tmp_path: Path) -
     plain = Searcher(clauses, Tokenizer(TEST_LEXICON, tmp_path / "plain"), min_score=1.0)
     without = plain.ask("梯子能外借吗")
     assert not without.answered and without.confidence < answer.confidence
+
+
+def test_a_story_is_judged_by_its_last_sentence_too(seeds_copy: Path, real_cache: Path) -> None:
+    # The story dilutes the question's words; the ask is at the end, and the best clause covers it.
+    story = "昨晚我一个人在工地值班，下了大半夜的雨，门口的路灯也坏了，这种时候能不能回家吃个饭再来"
+    judged = Searcher.from_seeds(seeds_copy, real_cache)
+    whole_only = Searcher.from_seeds(seeds_copy, real_cache, judge_last_sentence=False)
+    answer, plain = judged.ask(story), whole_only.ask(story)
+    assert answer.answered and "不准回家吃饭" in answer.hits[0].clause.text
+    assert not plain.answered and plain.hits[0].clause.id == answer.hits[0].clause.id
+    assert answer.confidence > plain.confidence
+    # One sentence, or a short last one (这样行不): nothing to judge apart.
+    assert judged._last_sentence("值班能回家吃饭吗") is None
+    assert judged._last_sentence("值班的时候,这样行不") is None
