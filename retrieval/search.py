@@ -85,7 +85,7 @@ _CACHE_PREFIX = "index-"
 
 # Abstention: see the module doc and docs/quality.md for how these were measured. min_score (on a
 # hit's final score) guards against a hit resting on a stray character.
-DEFAULT_MIN_CONFIDENCE = 0.86
+DEFAULT_MIN_CONFIDENCE = 1.1
 DEFAULT_SCORE_CREDIT = 0.2
 DEFAULT_GAP_PENALTY = 0.05
 DEFAULT_MIN_SCORE = 6.0
