@@ -45,7 +45,7 @@ def test_a_near_miss_is_not_an_answer_but_names_the_closest_rule(
     app: App, channel: RecordingChannel, guard: str
 ) -> None:
     # Close to the answer threshold, not over it: the bot says so and shows the closest rule.
-    question = "夜里闷得慌开个收音机听听戏行不"
+    question = "夜里太无聊了开个收音机听听戏行不"
     answer = app.services.searcher.ask(question)
     assert not answer.answered and answer.confidence >= ask_handler.CLOSEST_MIN_CONFIDENCE
     reply = reply_to(app, channel, guard, question)

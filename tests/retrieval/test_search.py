@@ -52,8 +52,8 @@ def tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Tokenizer:
 
 @pytest.fixture(scope="module")
 def small(tokenizer: Tokenizer) -> Searcher:
-    # Six clauses give small idfs: the default min_score is meant for a real corpus.
-    return Searcher(SYNTHETIC, tokenizer, min_score=1.0)
+    # Six clauses give small idfs and scores: the default thresholds are meant for a real corpus.
+    return Searcher(SYNTHETIC, tokenizer, min_score=1.0, min_confidence=0.8)
 
 
 def test_answers_with_the_rule(small: Searcher) -> None:
