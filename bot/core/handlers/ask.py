@@ -14,12 +14,12 @@ from retrieval.model import Answer, Hit
 RELATED_MIN_RATIO = 0.6
 RELATED_PREVIEW_CHARS = 40
 # An unanswered question whose best clause came this close to the answer threshold (confidence,
-# see retrieval/search.py; answered from 1.1) is told "no rule answers this directly" and shown that
+# see retrieval/search.py; answered from 1.52) is told "no rule answers this directly" and shown that
 # clause as the closest, clearly marked as such. Measured on the seven question sets
-# (docs/quality.md): from 0.7, 68 of the 84 answerable questions abstained on with the right clause
-# first get that clause, while 65 of the 94 out-of-scope ones abstained on keep the plain
-# "没有找到相关规定" (0.5: 81/84 and 36/94).
-CLOSEST_MIN_CONFIDENCE = 0.7
+# (docs/quality.md): from 1.2, 30 of the 38 answerable questions abstained on with the right clause
+# first get that clause, while 60 of the 92 out-of-scope ones abstained on keep the plain
+# "没有找到相关规定" (1.1: 34/38 and 36/92).
+CLOSEST_MIN_CONFIDENCE = 1.2
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORDLIKE = re.compile(r"[\w\u3400-\u9fff]")
