@@ -205,7 +205,7 @@ class Searcher:
             options.get("fold_lead_ins", True),
             options.get("asking_weight", DEFAULT_ASKING_WEIGHT),
         )
-        key = _cache_key(seeds_dir, clauses, tokenizer, index_options)
+        key = _cache_key(seeds_dir, clauses, tokenizer, index_options, options["askings"])
         path = cache_dir / f"{_CACHE_PREFIX}{key}.npz"
         index = _load_index(path, len(clauses))
         searcher = cls(clauses, tokenizer, index=index, **options)
@@ -566,6 +566,7 @@ def _cache_key(
     clauses: Sequence[Clause],
     tokenizer: Tokenizer,
     index_options: tuple[int, int, bool, int],
+    askings: Mapping[str, Sequence[str]],
 ) -> str:
     """Hash of everything the prepared index depends on: any change gives a new key."""
     h = hashlib.sha256()
@@ -582,8 +583,9 @@ def _cache_key(
     for folder in ("lexicon", "regulations"):
         for path in sorted((seeds_dir / folder).glob("*.txt")):
             put(path.name, path.read_bytes())
-    askings = seeds_dir / ASKINGS
-    put(askings.read_bytes() if askings.is_file() else b"")
+    # The 常见问法 actually indexed (a caller may pass its own instead of the file's).
+    for clause_id in sorted(askings):
+        put(clause_id, *askings[clause_id])
     # The parsed clauses too, so a change in the corpus parser alone also rebuilds.
     for c in clauses:
         put(c.id, c.doc, c.text, "\x1f".join(c.headings))

@@ -134,3 +134,18 @@ def test_items_printed_with_one_citation_are_told_apart_by_their_opening(tmp_pat
     assert [p.line for p in problems] == [1]
     assert "有 2 条条款的引用都是" in problems[0].message
     assert "[《客服管理规范》一、 › ● 负责客户来电" in problems[0].message
+
+
+def test_askings_passed_in_get_their_own_cached_index(tmp_path: Path) -> None:
+    # A caller's own askings must not be served an index cached for the file's (or none).
+    seeds = tmp_path / "seeds"
+    for folder in ("lexicon", "regulations"):
+        shutil.copytree(SEEDS / folder, seeds / folder)
+    cache = tmp_path / "cache"
+    plain = Searcher.from_seeds(seeds, cache)
+    target = plain.ask("物资外借送人的权利").hits[0].clause
+    taught = Searcher.from_seeds(seeds, cache, askings={target.id: ("梯子拿回家给老乡用",)})
+    question = "能不能把梯子拿回家给老乡"
+    before = next((h.score for h in plain.ask(question, k=20).hits if h.clause.id == target.id), 0.0)
+    after = taught.ask(question).hits[0]
+    assert after.clause.id == target.id and after.score > before
