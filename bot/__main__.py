@@ -50,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SEEDS
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`dutybot ask … | head -1`): nothing is wrong, stop quietly. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain either.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

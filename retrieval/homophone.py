@@ -23,13 +23,16 @@ the same tone beats the others, then the one found in more rules.
 Limits: a typo that forms a real word with a neighbour stays (交接般的: jieba knows 般的), and so
 does a one-character word (多抱一点 for 多报一点).
 
-Readings come from pypinyin, imported on the first candidate that needs checking (~0.2 s), so a
-process that never meets a typo never pays for it.
+Readings come from pypinyin, imported on the first candidate that needs checking (0.2-0.4 s), so a
+process that never meets a typo never pays for it. A `ReadingTable` made once (every character's
+usual reading, every vocabulary word's) and kept in the data directory spares later processes that
+import: a cold `dutybot ask` meets a candidate in most questions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 
 _MIN_LEN, _MAX_LEN = 2, 4
@@ -60,29 +63,78 @@ def word_readings(word: str) -> tuple[str, ...]:
     return tuple(p[0] for p in found)
 
 
-def _sound(typed: str, word: str, i: int) -> int:
+@dataclass(frozen=True)
+class ReadingTable:
+    """Readings looked up instead of computed: `chars` maps each character of the CJK block to its
+    usual reading ("" when pypinyin has none), `words` each vocabulary word to `word_readings`.
+    Made by `reading_table`, saved and loaded as plain dicts (`as_dict` / `from_dict`)."""
+
+    chars: Mapping[str, str] = field(default_factory=dict)
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def usual(self, ch: str) -> frozenset[str]:
+        if ch in self.chars:
+            return frozenset([self.chars[ch]]) if self.chars[ch] else frozenset()
+        return readings(ch, every=False)[0]
+
+    def of_word(self, word: str) -> tuple[str, ...]:
+        return tuple(self.words[word]) if word in self.words else word_readings(word)
+
+    def as_dict(self) -> dict[str, dict[str, object]]:
+        return {"chars": dict(self.chars), "words": {w: list(r) for w, r in self.words.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Mapping[str, object]]) -> ReadingTable:
+        return cls(dict(data["chars"]), {w: tuple(r) for w, r in data["words"].items()})  # type: ignore[arg-type]
+
+
+def reading_table(vocabulary: Iterable[str]) -> ReadingTable:
+    """Every CJK character's usual reading (pypinyin's first reading of it, as `readings(ch,
+    every=False)` gives it) and the phrase-aware readings of the vocabulary's words."""
+    from pypinyin.contrib.tone_convert import to_tone3
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    chars = {}
+    for code in range(0x4E00, 0xA000):
+        found = pinyin_dict.get(code)
+        chars[chr(code)] = to_tone3(found.split(",")[0]) if found else ""
+    words = {w: word_readings(w) for w in vocabulary if all(_is_han(c) for c in w)}
+    return ReadingTable(chars, words)
+
+
+_NO_TABLE = ReadingTable()
+
+
+def _sound(typed: str, word: str, i: int, table: ReadingTable = _NO_TABLE) -> int:
     """2 when the typed character's usual reading is the reading of word[i] in the word, tone
     included, 1 without the tone, 0 otherwise. Only usual readings count: an IME shows a character
     under its common sound (被 under bei, not under its rare pi)."""
-    ta, ba = readings(typed, every=False)
-    meant = word_readings(word)
+    ta = table.usual(typed)
+    meant = table.of_word(word)
     if len(meant) != len(word):
         return 0
     if meant[i] in ta:
         return 2
-    return 1 if meant[i].rstrip("012345") in ba else 0
+    return 1 if meant[i].rstrip("012345") in {p.rstrip("012345") for p in ta} else 0
 
 
 class HomophoneFixer:
     """Repairs one-character pinyin typos against a fixed vocabulary (see the module doc)."""
 
-    def __init__(self, vocabulary: Iterable[str], weight: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Iterable[str],
+        weight: Mapping[str, float] | None = None,
+        table: ReadingTable | None = None,
+    ) -> None:
         """`vocabulary`: the words a question may be repaired to; `weight`: how many rules hold each
-        word (ties between candidates go to the commoner one)."""
+        word (ties between candidates go to the commoner one); `table`: readings made earlier
+        (`reading_table` over `words`), else pypinyin is asked."""
         self._words: frozenset[str] = frozenset(
             w for w in vocabulary if _MIN_LEN <= len(w) <= _MAX_LEN and all(_is_han(c) for c in w)
         )
         self._weight = dict(weight or {})
+        self._table = table or _NO_TABLE
         # "汇_" → [(汇报, 1), …]: each word under every one-character mask, with the masked position.
         self._masked: dict[str, list[tuple[str, int]]] = {}
         for word in self._words:
@@ -91,6 +143,10 @@ class HomophoneFixer:
 
     def __len__(self) -> int:
         return len(self._words)
+
+    @property
+    def words(self) -> frozenset[str]:
+        return self._words
 
     def fix(
         self,
@@ -178,7 +234,7 @@ class HomophoneFixer:
             if inside[start + i] or asking(span[i]):
                 continue  # the typed character belongs to a real word, or asks: never the typo
             for word, at in self._masked.get(span[:i] + "_" + span[i + 1 :], ()):
-                if at == i and word[i] != span[i] and (sound := _sound(span[i], word, i)):
+                if at == i and word[i] != span[i] and (sound := _sound(span[i], word, i, self._table)):
                     if self._plausible(span, i, [inside[start + j] for j in range(len(span))], skip, common):
                         found.append((sound, self._weight.get(word, 0.0), word))
         if not found:

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import marshal
 import math
 import os
 import re
@@ -72,7 +73,7 @@ from typing import Any
 from retrieval.answertype import asked, stated
 from retrieval.askings import ASKINGS, load_askings
 from retrieval.highlight import highlight
-from retrieval.homophone import HomophoneFixer
+from retrieval.homophone import HomophoneFixer, ReadingTable, reading_table
 from retrieval.index import BM25Index, FloatArray, ranked, save_arrays
 from retrieval.lexicon import load_lexicon
 from retrieval.model import Answer, Clause, Hit
@@ -83,6 +84,7 @@ log = logging.getLogger(__name__)
 # Bump when the cached index layout changes.
 FORMAT_VERSION = 1
 _CACHE_PREFIX = "index-"
+_READINGS_PREFIX = "readings-"
 
 # Abstention: see the module doc and docs/quality.md for how these were measured (leave-one-set-out
 # over six question sets: score credit 0.2-0.35 with no gap penalty is best; 1.52 is the middle of
@@ -174,6 +176,8 @@ class Searcher:
         self.related_credit = related_credit
         self._stated = [stated(c.text) for c in self._clauses]
         self._fixer: HomophoneFixer | None = None
+        # Where `from_seeds` keeps the typo repair's readings (None: ask pypinyin each process).
+        self.readings_cache: Path | None = None
         self._position = {c.id: i for i, c in enumerate(self._clauses)}
         self._group = _same_rule_groups(self._clauses)
         self._members: dict[int, list[int]] = {}
@@ -211,6 +215,7 @@ class Searcher:
         searcher = cls(clauses, tokenizer, index=index, **options)
         if index is None:
             _save_index(searcher.index, path)
+        searcher.readings_cache = cache_dir / f"{_READINGS_PREFIX}{key}-{_pypinyin_version()}.bin"
         return searcher
 
     def clause_tokens(self) -> list[list[str]]:
@@ -285,7 +290,11 @@ class Searcher:
             for word, canonical in self.tokenizer.synonyms.items():
                 df.setdefault(word, df.get(canonical, 0))
             words = [*df, *(w.word for w in self.tokenizer.lexicon.userdict)]
-            self._fixer = HomophoneFixer([w for w in words if w not in self.tokenizer.stopwords], df)
+            vocabulary = [w for w in words if w not in self.tokenizer.stopwords]
+            fixer = HomophoneFixer(vocabulary, df)
+            if self.readings_cache is not None:
+                fixer = HomophoneFixer(vocabulary, df, _reading_table(self.readings_cache, fixer.words))
+            self._fixer = fixer
         return self._fixer
 
     def query_tokens(self, analysis: Analysis) -> list[str]:
@@ -621,3 +630,38 @@ def _save_index(index: BM25Index, path: Path) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _pypinyin_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pypinyin")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _reading_table(path: Path, words: Iterable[str]) -> ReadingTable:
+    """The readings saved at `path`, or made now (importing pypinyin, ~1 s once) and saved there.
+    Saved next to the index it belongs to (same key), so any change of the vocabulary remakes it."""
+    try:
+        return ReadingTable.from_dict(marshal.loads(path.read_bytes()))
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        pass  # missing or foreign: make it
+    table = reading_table(words)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".bin")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marshal.dumps(table.as_dict()))
+        os.replace(tmp, path)
+        tmp = None
+        for old in path.parent.glob(f"{_READINGS_PREFIX}*.bin"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as err:  # a read-only data dir only costs start-up time
+        log.warning("could not write readings cache %s: %s", path, err)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    return table

@@ -51,6 +51,21 @@ def test_ask_json_reads_stdin_one_object_per_line(cli_env: dict[str, str], tmp_p
     assert not huge["answered"]
 
 
+def test_ask_stops_quietly_when_the_reader_goes_away(cli_env: dict[str, str], tmp_path: Path) -> None:
+    # `dutybot ask --json < questions | head -1`: the pipe closes early; no traceback, exit 0.
+    proc = subprocess.Popen([*DUTYBOT, "ask", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path, text=True, encoding="utf-8")
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write("值班能喝酒吗\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline())["answered"] is True
+    proc.stdout.close()  # the reader is gone
+    proc.stdin.write("晚上几点关大门\n" * 200)
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in proc.stderr.read()
+
+
 def test_ask_json_single_question_and_exit_code(cli_env: dict[str, str], tmp_path: Path) -> None:
     done = run(["ask", "--json", "食堂几点开饭"], cli_env, cwd=tmp_path)
     assert done.returncode == 0

@@ -115,3 +115,17 @@ def test_correct_rule_text_is_almost_never_changed(real: Searcher) -> None:
     changed = [s for s in sentences if real.repair(s) != normalize(s)]
     assert len(sentences) > 1000
     assert len(changed) <= len(sentences) // 200, changed
+
+
+def test_a_reading_table_gives_what_pypinyin_gives() -> None:
+    from retrieval.homophone import ReadingTable, reading_table, word_readings
+
+    table = reading_table(["消防", "管理系统", "保证金", "abc"])
+    assert set(table.words) == {"消防", "管理系统", "保证金"}  # only Chinese words are read
+    for code in range(0x4E00, 0xA000, 7):  # every 7th character of the block, ~3 000
+        ch = chr(code)
+        assert table.usual(ch) == readings(ch, every=False)[0], ch
+    assert table.of_word("管理系统") == word_readings("管理系统")
+    assert ReadingTable.from_dict(table.as_dict()) == table
+    fixer = HomophoneFixer(["消防", "保证金"], table=table)
+    assert fixer.fix("消访", []) == "消防" and fixer.fix("保正金", []) == "保证金"

@@ -346,3 +346,25 @@ def test_a_story_is_judged_by_its_last_sentence_too(seeds_copy: Path, real_cache
     # One sentence, or a short last one (这样行不): nothing to judge apart.
     assert judged._last_sentence("值班能回家吃饭吗") is None
     assert judged._last_sentence("值班的时候,这样行不") is None
+
+
+def test_typo_repair_readings_are_kept_in_the_cache(tmp_path: Path) -> None:
+    # The first process makes the reading table; a later one repairs typos without importing
+    # pypinyin (0.2-0.4 s of a cold `dutybot ask`). A fresh interpreter shows what really loads.
+    import subprocess
+    import sys
+
+    seeds = tmp_path / "seeds"
+    for folder in ("lexicon", "regulations"):
+        shutil.copytree(SEEDS / folder, seeds / folder)
+    cache = tmp_path / "cache"
+    first = Searcher.from_seeds(seeds, cache)
+    assert first.repair("工地能不能用消访栓洗车") == "工地能不能用消防栓洗车"
+    assert len(list(cache.glob("readings-*.bin"))) == 1
+    code = (
+        "import sys; from pathlib import Path; from retrieval.search import Searcher; "
+        f"s = Searcher.from_seeds(Path({str(seeds)!r}), Path({str(cache)!r})); "
+        "print(s.repair('工地能不能用消访栓洗车'), 'pypinyin' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["工地能不能用消防栓洗车", "False"]
