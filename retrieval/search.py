@@ -65,10 +65,10 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from retrieval.answertype import asked, stated
 from retrieval.askings import ASKINGS, load_askings
@@ -613,20 +613,25 @@ def _load_index(path: Path, n_clauses: int) -> BM25Index | None:
 
 
 def _save_index(index: BM25Index, path: Path) -> None:
-    """Write atomically (concurrent starts may race) and drop caches of older seed versions."""
+    _write_cache(path, lambda fh: save_arrays(fh, index.arrays()), f"{_CACHE_PREFIX}*.npz")
+
+
+def _write_cache(path: Path, write: Callable[[BinaryIO], object], family: str) -> None:
+    """Write a cache file atomically (concurrent starts may race), then drop the older files of its
+    family (other seed versions). A read-only data dir only costs start-up time: logged, not raised."""
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         with os.fdopen(fd, "wb") as fh:
-            save_arrays(fh, index.arrays())
+            write(fh)
         os.replace(tmp, path)
         tmp = None
-        for old in path.parent.glob(f"{_CACHE_PREFIX}*.npz"):
+        for old in path.parent.glob(family):
             if old != path:
                 old.unlink(missing_ok=True)
-    except OSError as err:  # a read-only data dir only costs start-up time
-        log.warning("could not write index cache %s: %s", path, err)
+    except OSError as err:
+        log.warning("could not write cache %s: %s", path, err)
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -649,19 +654,5 @@ def _reading_table(path: Path, words: Iterable[str]) -> ReadingTable:
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         pass  # missing or foreign: make it
     table = reading_table(words)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".bin")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps(table.as_dict()))
-        os.replace(tmp, path)
-        tmp = None
-        for old in path.parent.glob(f"{_READINGS_PREFIX}*.bin"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError as err:  # a read-only data dir only costs start-up time
-        log.warning("could not write readings cache %s: %s", path, err)
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    _write_cache(path, lambda fh: fh.write(marshal.dumps(table.as_dict())), f"{_READINGS_PREFIX}*.bin")
     return table

@@ -21,6 +21,18 @@ TEST_LEXICON = Lexicon(
 )
 
 
+def copy_seeds(target: Path, askings: bool = False) -> Path:
+    """A private copy of the seeds the search reads (tests edit it; admins may be editing the real
+    one): lexicon and regulations, and the 常见问法 when `askings`."""
+    import shutil
+
+    for folder in ("lexicon", "regulations"):
+        shutil.copytree(SEEDS / folder, target / folder)
+    if askings and (SEEDS / "askings.txt").exists():
+        shutil.copy2(SEEDS / "askings.txt", target / "askings.txt")
+    return target
+
+
 def session_cache(factory: pytest.TempPathFactory) -> Path:
     """A cache folder shared by every retrieval test module of this session (under pytest's temp root)."""
     path = factory.getbasetemp() / "retrieval-cache"

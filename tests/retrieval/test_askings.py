@@ -13,7 +13,7 @@ from retrieval.lexicon import SeedError
 from retrieval.model import Clause, Document
 from retrieval.search import Searcher
 from retrieval.tokenize import Tokenizer
-from tests.retrieval import SEEDS, TEST_LEXICON, session_cache
+from tests.retrieval import SEEDS, TEST_LEXICON, copy_seeds, session_cache
 
 GUARD = Document("更夫守则", (
     Clause("g1", "更夫守则", ("一、",), "上班时不准喝酒，不准打扑克。"),
@@ -101,9 +101,7 @@ def test_an_asking_brings_a_colloquial_question_to_its_clause(tokenizer: Tokeniz
 
 
 def test_from_seeds_reads_askings_and_rebuilds_the_index_when_they_change(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    for folder in ("lexicon", "regulations"):
-        shutil.copytree(SEEDS / folder, seeds / folder)
+    seeds = copy_seeds(tmp_path / "seeds")
     cache = tmp_path / "cache"
     question = "能不能把梯子拿回家给老乡"
     before = Searcher.from_seeds(seeds, cache).ask(question)
@@ -138,9 +136,7 @@ def test_items_printed_with_one_citation_are_told_apart_by_their_opening(tmp_pat
 
 def test_askings_passed_in_get_their_own_cached_index(tmp_path: Path) -> None:
     # A caller's own askings must not be served an index cached for the file's (or none).
-    seeds = tmp_path / "seeds"
-    for folder in ("lexicon", "regulations"):
-        shutil.copytree(SEEDS / folder, seeds / folder)
+    seeds = copy_seeds(tmp_path / "seeds")
     cache = tmp_path / "cache"
     plain = Searcher.from_seeds(seeds, cache)
     target = plain.ask("物资外借送人的权利").hits[0].clause

@@ -11,7 +11,7 @@ from retrieval.index import BM25Index
 from retrieval.model import Answer, Clause
 from retrieval.search import Searcher
 from retrieval.tokenize import Tokenizer
-from tests.retrieval import SEEDS, TEST_LEXICON, session_cache
+from tests.retrieval import TEST_LEXICON, copy_seeds, session_cache
 
 ODD_QUESTIONS = [
     "",
@@ -190,12 +190,7 @@ def test_a_lead_in_is_the_context_of_its_items(tokenizer: Tokenizer) -> None:
 @pytest.fixture(scope="module")
 def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of seeds/ (tests edit it; admins may be editing the real one)."""
-    target = tmp_path_factory.mktemp("seeds")
-    for folder in ("lexicon", "regulations"):
-        shutil.copytree(SEEDS / folder, target / folder)
-    if (SEEDS / "askings.txt").exists():
-        shutil.copy2(SEEDS / "askings.txt", target / "askings.txt")
-    return target
+    return copy_seeds(tmp_path_factory.mktemp("seeds"), askings=True)
 
 
 @pytest.fixture(scope="module")
@@ -354,9 +349,7 @@ def test_typo_repair_readings_are_kept_in_the_cache(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    seeds = tmp_path / "seeds"
-    for folder in ("lexicon", "regulations"):
-        shutil.copytree(SEEDS / folder, seeds / folder)
+    seeds = copy_seeds(tmp_path / "seeds")
     cache = tmp_path / "cache"
     first = Searcher.from_seeds(seeds, cache)
     assert first.repair("工地能不能用消访栓洗车") == "工地能不能用消防栓洗车"
