@@ -148,6 +148,10 @@ class HomophoneFixer:
     def words(self) -> frozenset[str]:
         return self._words
 
+    def use_readings(self, table: ReadingTable) -> None:
+        """Look readings up in `table` (made by `reading_table` over `words`) instead of asking pypinyin."""
+        self._table = table
+
     def fix(
         self,
         text: str,

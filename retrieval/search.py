@@ -293,7 +293,7 @@ class Searcher:
             vocabulary = [w for w in words if w not in self.tokenizer.stopwords]
             fixer = HomophoneFixer(vocabulary, df)
             if self.readings_cache is not None:
-                fixer = HomophoneFixer(vocabulary, df, _reading_table(self.readings_cache, fixer.words))
+                fixer.use_readings(_reading_table(self.readings_cache, fixer.words))
             self._fixer = fixer
         return self._fixer
 
@@ -325,8 +325,8 @@ class Searcher:
         best = self._index_of(hits[0].clause)
         coverage, gap = self._support(analysis, best)
         confidence = self.confidence(coverage, hits[0].score, gap)
-        tail = self._last_sentence(question)
-        if tail is not None and self.judge_last_sentence:
+        tail = self._last_sentence(question) if self.judge_last_sentence else None
+        if tail is not None:
             tail_coverage, tail_gap = self._support(tail, best)
             confidence = max(confidence, self.confidence(tail_coverage, hits[0].score, tail_gap))
         reason = None
